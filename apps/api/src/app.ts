@@ -1,0 +1,55 @@
+// createApp(): the Express app, from its dependencies; opening ports and stores is index.ts's job.
+import express, { type Express } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { authenticate, authorize } from './http/auth.js';
+import { requireUtf8 } from './http/charset.js';
+import { errorHandler, notFound } from './http/errors.js';
+import { requestLogSerializers } from './logger.js';
+import { operationsRouter } from './operations/index.js';
+import type { OpenApiDocument } from './spec.js';
+import type { TokenService } from './tokens/service.js';
+
+export interface AppDependencies {
+  tokens: TokenService;
+  spec: OpenApiDocument;
+  logger: Logger;
+  /** Check every answer against the spec too; on in development and tests, off in production for speed. */
+  validateResponses: boolean;
+}
+
+export function createApp({ tokens, spec, logger, validateResponses }: AppDependencies): Express {
+  const basePath = spec.servers[0]?.url ?? '/';
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(helmet());
+  app.use(pinoHttp({ logger, quietReqLogger: true, serializers: requestLogSerializers }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.use(basePath, authenticate(tokens));
+  app.use(requireUtf8);
+  app.use(express.json({ limit: spec.info['x-max-request-body-bytes'] }));
+  app.use(
+    OpenApiValidator.middleware({
+      // The validator dereferences the document in place; it gets its own copy.
+      apiSpec: structuredClone(spec) as unknown as string,
+      validateApiSpec: true,
+      validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: false },
+      validateResponses: validateResponses ? { removeAdditional: false } : false,
+      validateSecurity: { handlers: { bearerAuth: authorize } },
+      validateFormats: true,
+      ajvFormats: { mode: 'full' },
+    }),
+  );
+  app.use(basePath, operationsRouter(spec, { tokens }));
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

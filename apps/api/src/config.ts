@@ -1,0 +1,41 @@
+// Configuration from the environment, checked whole at start-up so a bad value stops the process with one clear line.
+import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  /** The bootstrap admin secret to use on an empty store; undefined: generate one. */
+  bootstrapToken: string | undefined;
+  logLevel: string;
+  /** Check answers against the spec too (every NODE_ENV but production). */
+  validateResponses: boolean;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {}
+
+export function readConfig(env: NodeJS.ProcessEnv): Config {
+  const port = Number(env.PORT ?? '3000');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`PORT: ${JSON.stringify(env.PORT)} is not a port number (0-65535)`);
+  }
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL: ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const bootstrapToken = env.BOOTSTRAP_TOKEN;
+  if (bootstrapToken !== undefined && !BOOTSTRAP_SECRET_PATTERN.test(bootstrapToken)) {
+    // Never echo the value: it is a secret, even when malformed.
+    throw new ConfigError('BOOTSTRAP_TOKEN: must be at least 32 characters of A-Z, a-z, 0-9, _ and -');
+  }
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/tokens.db',
+    bootstrapToken,
+    logLevel,
+    validateResponses: env.NODE_ENV !== 'production',
+  };
+}

@@ -1,0 +1,16 @@
+// ApiError: a failure that leaves as `{ code, message }` with its HTTP status; thrown from any layer.
+
+/** An error whose message is safe to show the caller and names the field or header at fault. */
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(status: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+export const badRequest = (message: string) => new ApiError(400, message);
+export const unauthorized = (message: string) => new ApiError(401, message);
+export const forbidden = (message: string) => new ApiError(403, message);

@@ -1,0 +1,80 @@
+// The process: read the environment, open and migrate the store, bootstrap, listen, and shut down cleanly on signals.
+import { createApp } from './app.js';
+import { ConfigError, readConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { loadSpec } from './spec.js';
+import { openStore } from './store/sqlite.js';
+import { readCapabilityCatalog } from './tokens/capabilities.js';
+import { TokenService } from './tokens/service.js';
+
+/** Start-up failures are one line on stderr and a non-zero exit, never a stack trace. */
+function fail(message: string): never {
+  process.stderr.write(`api-tokens: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+/** The generated admin secret goes to the console once, outside the JSON log stream on stdout. */
+function announceBootstrapSecret(secret: string): void {
+  const line = '='.repeat(78);
+  process.stderr.write(
+    `\n${line}\n` +
+      '  api-tokens: created the bootstrap admin token. It holds every capability.\n' +
+      '  It is shown only now and cannot be read back; store it safely:\n\n' +
+      `    ${secret}\n\n` +
+      '  Try it:  curl -H "Authorization: Bearer <token>" ...  (see README.md)\n' +
+      `${line}\n\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof readConfig>;
+  try {
+    config = readConfig(process.env);
+  } catch (err) {
+    fail(err instanceof ConfigError ? err.message : String(err));
+  }
+  const logger = createLogger(config.logLevel);
+  const spec = loadSpec();
+
+  let store: ReturnType<typeof openStore>;
+  try {
+    store = openStore(config.databaseUrl);
+  } catch (err) {
+    fail(`DATABASE_URL: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const tokens = new TokenService({ store, catalog: readCapabilityCatalog(spec), clock: () => new Date() });
+  const bootstrapped = await tokens.bootstrap(config.bootstrapToken);
+  if (bootstrapped?.generatedSecret !== undefined) announceBootstrapSecret(bootstrapped.generatedSecret);
+  else if (bootstrapped !== undefined) logger.info('created the bootstrap admin token from BOOTSTRAP_TOKEN');
+  else if (config.bootstrapToken !== undefined)
+    logger.info('the store already has tokens; BOOTSTRAP_TOKEN is ignored');
+
+  const app = createApp({ tokens, spec, logger, validateResponses: config.validateResponses });
+  const server = app.listen(config.port, config.host);
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    fail(err.code === 'EADDRINUSE' ? `PORT: ${config.host}:${config.port} is already in use` : err.message);
+  });
+  server.on('listening', () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    logger.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: no new connections, finishing requests in flight');
+    // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
+    server.close(async () => {
+      await store.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,192 @@
+// createAPIToken, bad input: each case gets a 4xx `{ code, message }` naming the field, and changes nothing.
+import supertest from 'supertest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectAnswerMatchesSpec } from '../../test/contract.js';
+import { catalog, createHarness, type Harness, spec } from '../../test/harness.js';
+import { componentSchema } from '../spec.js';
+
+let harness: Harness;
+let tokensBefore: number;
+beforeAll(async () => {
+  harness = await createHarness();
+  tokensBefore = await harness.store.count();
+});
+afterEach(async () => {
+  // Bad input changes nothing: no case in this file may leave a token behind.
+  expect(await harness.store.count()).toBe(tokensBefore);
+});
+
+const createAs = (body: unknown) => harness.createToken(harness.adminSecret, body);
+
+/** Asserts a documented error answer with this status whose message names `field`. */
+async function expectRefused(
+  request: PromiseLike<supertest.Response>,
+  status: number,
+  field: string | RegExp,
+) {
+  const answer = await request;
+  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
+  expectAnswerMatchesSpec(answer, 'post', '/tokens');
+  expect(answer.body.code).toBe(status);
+  expect(answer.body.message).toMatch(field);
+  return answer;
+}
+
+const createToken = componentSchema(spec, 'CreateAPIToken');
+const nameRule = createToken.properties?.name ?? {};
+const descriptionRule = createToken.properties?.description ?? {};
+const datasetMap = componentSchema(spec, 'DatasetCapabilitiesMap');
+
+describe('createAPIToken refuses bad input', () => {
+  it('a missing name', () => expectRefused(createAs({}), 400, 'body.name'));
+  it('a blank name', () => expectRefused(createAs({ name: ' \t ' }), 400, 'body.name'));
+  it('an empty name', () => expectRefused(createAs({ name: '' }), 400, 'body.name'));
+  it('a name longer than the spec allows', () =>
+    expectRefused(createAs({ name: 'n'.repeat((nameRule.maxLength ?? 0) + 1) }), 400, 'body.name'));
+  it('a name of a wrong type', () => expectRefused(createAs({ name: 42 }), 400, 'body.name'));
+  it('a description longer than the spec allows', () =>
+    expectRefused(
+      createAs({ name: 'x', description: 'd'.repeat((descriptionRule.maxLength ?? 0) + 1) }),
+      400,
+      'body.description',
+    ));
+  it('an expiresAt in the past', () =>
+    expectRefused(createAs({ name: 'x', expiresAt: '2020-01-01T00:00:00Z' }), 400, 'body.expiresAt'));
+  it('an expiresAt equal to now', () =>
+    expectRefused(createAs({ name: 'x', expiresAt: harness.clock().toISOString() }), 400, 'body.expiresAt'));
+  it('an expiresAt that is not a date-time', () =>
+    expectRefused(createAs({ name: 'x', expiresAt: 'next tuesday' }), 400, 'body.expiresAt'));
+  it('an expiresAt without a time zone', () =>
+    expectRefused(createAs({ name: 'x', expiresAt: '2031-01-01T00:00:00' }), 400, 'body.expiresAt'));
+  it('an unknown property', () => expectRefused(createAs({ name: 'x', owner: 'me' }), 400, 'body.owner'));
+  it('an unknown org capability', () =>
+    expectRefused(
+      createAs({ name: 'x', orgCapabilities: { everything: ['read'] } }),
+      400,
+      'body.orgCapabilities.everything',
+    ));
+  it('an unknown dataset capability', () =>
+    expectRefused(
+      createAs({ name: 'x', datasetCapabilities: { logs: { drop: ['delete'] } } }),
+      400,
+      'body.datasetCapabilities.logs.drop',
+    ));
+  it('a repeated action', () =>
+    expectRefused(
+      createAs({ name: 'x', orgCapabilities: { users: ['read', 'read'] } }),
+      400,
+      'body.orgCapabilities.users',
+    ));
+  it('an action list that is not an array', () =>
+    expectRefused(
+      createAs({ name: 'x', orgCapabilities: { users: 'read' } }),
+      400,
+      'body.orgCapabilities.users',
+    ));
+  it('more datasets than the spec allows', () => {
+    const datasets = Object.fromEntries(
+      Array.from({ length: (datasetMap.maxProperties ?? 0) + 1 }, (_, i) => [`ds${i}`, { query: ['read'] }]),
+    );
+    return expectRefused(
+      createAs({ name: 'x', datasetCapabilities: datasets }),
+      400,
+      'body.datasetCapabilities',
+    );
+  });
+  it.each([
+    ['with a space', 'my logs'],
+    ['starting with a dot', '.hidden'],
+    ['empty', ''],
+    ['with a slash', 'a/b'],
+    ['a wildcard pattern', 'logs-*'],
+    ['too long', 'd'.repeat(catalog.datasetName.maxLength + 1)],
+  ])('a dataset name %s', (_, name) =>
+    expectRefused(
+      createAs({ name: 'x', datasetCapabilities: { [name]: { query: ['read'] } } }),
+      400,
+      'body.datasetCapabilities',
+    ),
+  );
+
+  it('malformed JSON', () =>
+    expectRefused(
+      harness
+        .createToken(harness.adminSecret, undefined)
+        .set('Content-Type', 'application/json')
+        .send('{"name": '),
+      400,
+      'body',
+    ));
+  it('a body that is not an object', () => expectRefused(createAs(['x']), 400, 'body'));
+  it('a body over the limit the spec sets', () =>
+    expectRefused(
+      createAs({ name: 'x', description: 'd'.repeat(spec.info['x-max-request-body-bytes']) }),
+      413,
+      /^body: .*64 KiB/,
+    ));
+  it('a content type other than JSON', () =>
+    expectRefused(
+      harness.createToken(harness.adminSecret, undefined).set('Content-Type', 'text/plain').send('name=x'),
+      415,
+      'Content-Type',
+    ));
+  it('no body and no content type', () =>
+    expectRefused(harness.createToken(harness.adminSecret, undefined), 415, 'Content-Type'));
+  it('a charset other than utf-8', () =>
+    expectRefused(
+      harness
+        .createToken(harness.adminSecret, undefined)
+        .set('Content-Type', 'application/json; charset=utf-16')
+        .send('{"name":"x"}'),
+      415,
+      'Content-Type',
+    ));
+
+  // Spec-driven: for every capability, a value outside its action enum.
+  describe.each([...catalog.org])('orgCapabilities.%s', (capability, actions) => {
+    const outside = ['create', 'read', 'update', 'delete', 'admin'].filter(
+      (action) => !actions.includes(action as never),
+    );
+    it.each(outside)('refuses %s', (action) =>
+      expectRefused(
+        createAs({ name: 'x', orgCapabilities: { [capability]: [action] } }),
+        400,
+        `body.orgCapabilities.${capability}[0]`,
+      ),
+    );
+  });
+  describe.each([...catalog.dataset])('datasetCapabilities.<dataset>.%s', (capability, actions) => {
+    const outside = ['create', 'read', 'update', 'delete', 'admin'].filter(
+      (action) => !actions.includes(action as never),
+    );
+    it.each(outside)('refuses %s', (action) =>
+      expectRefused(
+        createAs({ name: 'x', datasetCapabilities: { logs: { [capability]: [action] } } }),
+        400,
+        `body.datasetCapabilities.logs.${capability}[0]`,
+      ),
+    );
+  });
+});
+
+describe('errors outside operations are JSON too', () => {
+  it('an unknown route under the API', async () => {
+    const answer = await supertest(harness.app)
+      .get('/v2/nothing-here')
+      .set('Authorization', `Bearer ${harness.adminSecret}`);
+    expect(answer.status).toBe(404);
+    expect(answer.body).toEqual({ code: 404, message: expect.stringContaining('/v2/nothing-here') });
+  });
+  it('a method the route does not have', async () => {
+    const answer = await supertest(harness.app)
+      .put('/v2/tokens')
+      .set('Authorization', `Bearer ${harness.adminSecret}`);
+    expect(answer.status).toBe(405);
+    expect(answer.body).toEqual({ code: 405, message: expect.stringContaining('PUT') });
+  });
+  it('an unknown route outside the API', async () => {
+    const answer = await supertest(harness.app).get('/index.html');
+    expect(answer.status).toBe(404);
+    expect(answer.body).toEqual({ code: 404, message: expect.stringContaining('/index.html') });
+  });
+});

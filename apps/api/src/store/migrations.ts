@@ -1,0 +1,15 @@
+// The SQLite schema, as an ordered list of migrations; the database's user_version records how many have run.
+
+/** Append only: a migration that has shipped is never edited, a change is a new entry. */
+export const migrations: readonly string[] = [
+  `CREATE TABLE tokens (
+     id                   TEXT PRIMARY KEY,
+     name                 TEXT NOT NULL,
+     description          TEXT NOT NULL,
+     expires_at           INTEGER,            -- Unix ms; NULL: never expires
+     created_at           INTEGER NOT NULL,   -- Unix ms
+     dataset_capabilities TEXT NOT NULL,      -- JSON, canonical form
+     org_capabilities     TEXT NOT NULL,      -- JSON, canonical form
+     secret_digest        BLOB NOT NULL UNIQUE -- SHA-256 of the secret; the secret itself is never stored
+   ) STRICT`,
+];

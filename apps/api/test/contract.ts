@@ -1,0 +1,37 @@
+// Checks an answer against what the spec says that operation answers with that status: the spec is the oracle.
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { expect } from 'vitest';
+import { spec } from './harness.js';
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats.default(ajv);
+ajv.addSchema(spec as object, 'spec');
+
+const pointer = (...segments: string[]) =>
+  segments.map((s) => s.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+/** Fails unless the spec documents `status` for this operation and the body matches its schema. */
+export function expectAnswerMatchesSpec(answer: Answer, method: string, path: string): void {
+  const operation = spec.paths[path]?.[method] as
+    | { responses?: Record<string, { $ref?: string }> }
+    | undefined;
+  expect(operation, `${method} ${path} is in the spec`).toBeDefined();
+  const response = operation?.responses?.[String(answer.status)];
+  expect(response, `${method} ${path} documents status ${answer.status}`).toBeDefined();
+  const ref =
+    response?.$ref !== undefined
+      ? `spec${response.$ref}/content/application~1json/schema`
+      : `spec#/${pointer('paths', path, method, 'responses', String(answer.status), 'content', 'application/json', 'schema')}`;
+  expect(answer.headers['content-type']).toMatch(/^application\/json/);
+  const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
+  const valid = validate(answer.body);
+  expect(validate.errors ?? [], `answer ${JSON.stringify(answer.body)} matches ${ref}`).toEqual([]);
+  expect(valid).toBe(true);
+}

@@ -1,0 +1,72 @@
+// The test harness: an app over a fresh store, the bootstrap admin, and callers minted with exactly the capabilities a case needs.
+import type { Express } from 'express';
+import supertest from 'supertest';
+import { createApp } from '../src/app.js';
+import { createLogger } from '../src/logger.js';
+import { loadSpec } from '../src/spec.js';
+import { SqliteTokenStore } from '../src/store/sqlite.js';
+import { type Capabilities, readCapabilityCatalog } from '../src/tokens/capabilities.js';
+import { type Caller, TokenService } from '../src/tokens/service.js';
+
+export const spec = loadSpec();
+export const catalog = readCapabilityCatalog(spec);
+
+/** A clock the test can move: expiry without waiting. */
+export function manualClock(start = new Date('2030-01-01T00:00:00.000Z')) {
+  let now = start.getTime();
+  const clock = () => new Date(now);
+  clock.advance = (ms: number) => {
+    now += ms;
+  };
+  return clock;
+}
+
+export interface Harness {
+  app: Express;
+  store: SqliteTokenStore;
+  tokens: TokenService;
+  clock: ReturnType<typeof manualClock>;
+  /** The bootstrap admin's secret: every capability, `*` for datasets. */
+  adminSecret: string;
+  admin: Caller;
+  /** Every log line the app wrote, as JSON text. */
+  logLines: string[];
+  /** A new token holding exactly `capabilities`; its secret. */
+  callerWith(capabilities: Partial<Capabilities>, options?: { expiresAt?: string }): Promise<string>;
+  /** POST /v2/tokens with a JSON body, as `secret`. */
+  createToken(secret: string | undefined, body: unknown): supertest.Test;
+}
+
+export async function createHarness(options: { storePath?: string } = {}): Promise<Harness> {
+  const clock = manualClock();
+  const store = new SqliteTokenStore(options.storePath ?? ':memory:');
+  const tokens = new TokenService({ store, catalog, clock });
+  const bootstrapped = await tokens.bootstrap();
+  const adminSecret = bootstrapped?.generatedSecret;
+  if (adminSecret === undefined) throw new Error('harness: expected an empty store');
+  const admin = await tokens.authenticate(adminSecret);
+  if (admin === undefined) throw new Error('harness: the bootstrap token does not authenticate');
+
+  const logLines: string[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
+  const app = createApp({ tokens, spec, logger, validateResponses: true });
+
+  return {
+    app,
+    store,
+    tokens,
+    clock,
+    adminSecret,
+    admin,
+    logLines,
+    async callerWith(capabilities, { expiresAt } = {}) {
+      const created = await tokens.createToken(admin, { name: 'test caller', expiresAt, ...capabilities });
+      return created.token;
+    },
+    createToken(secret, body) {
+      const request = supertest(app).post(`${spec.servers[0]?.url}/tokens`);
+      if (secret !== undefined) request.set('Authorization', `Bearer ${secret}`);
+      return request.send(body as object);
+    },
+  };
+}
