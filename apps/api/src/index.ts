@@ -43,22 +43,26 @@ async function main(): Promise<void> {
     fail(`DATABASE_URL: ${err instanceof Error ? err.message : String(err)}`);
   }
   const tokens = new TokenService({ store, catalog: readCapabilityCatalog(spec), clock: () => new Date() });
+  const app = createApp({ tokens, spec, logger, validateResponses: config.validateResponses });
+
+  // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve) => {
+    server.once('listening', resolve);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      fail(err.code === 'EADDRINUSE' ? `PORT: ${config.host}:${config.port} is already in use` : err.message);
+    });
+  });
+
   const bootstrapped = await tokens.bootstrap(config.bootstrapToken);
   if (bootstrapped?.generatedSecret !== undefined) announceBootstrapSecret(bootstrapped.generatedSecret);
   else if (bootstrapped !== undefined) logger.info('created the bootstrap admin token from BOOTSTRAP_TOKEN');
   else if (config.bootstrapToken !== undefined)
     logger.info('the store already has tokens; BOOTSTRAP_TOKEN is ignored');
 
-  const app = createApp({ tokens, spec, logger, validateResponses: config.validateResponses });
-  const server = app.listen(config.port, config.host);
-  server.on('error', (err: NodeJS.ErrnoException) => {
-    fail(err.code === 'EADDRINUSE' ? `PORT: ${config.host}:${config.port} is already in use` : err.message);
-  });
-  server.on('listening', () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : config.port;
-    logger.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
-  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  logger.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -77,4 +81,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-await main();
+main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

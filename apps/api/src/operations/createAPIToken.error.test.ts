@@ -29,7 +29,6 @@ async function expectRefused(
   expectAnswerMatchesSpec(answer, 'post', '/tokens');
   expect(answer.body.code).toBe(status);
   expect(answer.body.message).toMatch(field);
-  return answer;
 }
 
 const createToken = componentSchema(spec, 'CreateAPIToken');

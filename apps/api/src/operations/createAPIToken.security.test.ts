@@ -1,0 +1,211 @@
+// createAPIToken, security: who may create, and that nobody can grant more than they hold.
+import supertest from 'supertest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectAnswerMatchesSpec } from '../../test/contract.js';
+import { catalog, createHarness, type Harness } from '../../test/harness.js';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await createHarness();
+});
+
+const CREATE_TOKENS = { apiTokens: ['create' as const] };
+
+async function expectStatus(
+  request: PromiseLike<supertest.Response>,
+  status: number,
+  message?: string | RegExp,
+) {
+  const answer = await request;
+  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
+  expectAnswerMatchesSpec(answer, 'post', '/tokens');
+  if (message !== undefined) expect(answer.body.message).toMatch(message);
+  return answer;
+}
+
+describe('createAPIToken authentication', () => {
+  const withAuthorization = (value: string) =>
+    supertest(harness.app).post('/v2/tokens').set('Authorization', value).send({ name: 'x' });
+
+  it('refuses a request without a token, asking for Bearer', async () => {
+    const answer = await expectStatus(harness.createToken(undefined, { name: 'x' }), 401, 'Authorization');
+    expect(answer.headers['www-authenticate']).toBe('Bearer realm="api-tokens"');
+  });
+
+  it.each([
+    ['another scheme', () => `Basic ${Buffer.from('user:pass').toString('base64')}`],
+    ['a scheme without a token', () => 'Bearer'],
+    ['a token with inner spaces', () => `Bearer ${harness.adminSecret} extra`],
+    ['a bare token without scheme', () => harness.adminSecret],
+    ['an empty header', () => ' '],
+  ])('refuses a malformed Authorization header: %s', async (_, header) => {
+    const answer = await expectStatus(withAuthorization(header()), 401, 'Authorization');
+    expect(answer.headers['www-authenticate']).toMatch(/^Bearer /);
+  });
+
+  it('refuses an unknown token, saying it was invalid', async () => {
+    const answer = await expectStatus(withAuthorization(`Bearer xaat-${'A'.repeat(43)}`), 401, 'unknown');
+    expect(answer.headers['www-authenticate']).toBe('Bearer realm="api-tokens", error="invalid_token"');
+  });
+
+  it('refuses a token whose expiry has passed, and accepts it until then', async () => {
+    const expiresAt = new Date(harness.clock().getTime() + 60_000).toISOString();
+    const secret = await harness.callerWith({ orgCapabilities: CREATE_TOKENS }, { expiresAt });
+    await expectStatus(harness.createToken(secret, { name: 'before expiry' }), 200);
+    harness.clock.advance(60_000);
+    await expectStatus(harness.createToken(secret, { name: 'at expiry' }), 401, 'expired');
+  });
+
+  it('treats the scheme name case-insensitively', () =>
+    expectStatus(withAuthorization(`bEaReR ${harness.adminSecret}`), 200));
+
+  it('authenticates before it reads the body: an anonymous bad body is 401, not 400', () =>
+    expectStatus(harness.createToken(undefined, { nonsense: true }), 401));
+
+  it('never echoes the secret it was sent', async () => {
+    const sent = `xaat-${'Z'.repeat(43)}`;
+    const answer = await withAuthorization(`Bearer ${sent}`);
+    expect(JSON.stringify(answer.body)).not.toContain(sent);
+  });
+});
+
+describe('createAPIToken authorization', () => {
+  it('refuses a caller without apiTokens:create, naming what is missing', async () => {
+    const secret = await harness.callerWith({ orgCapabilities: { apiTokens: ['read', 'update', 'delete'] } });
+    await expectStatus(
+      harness.createToken(secret, { name: 'x' }),
+      403,
+      /orgCapabilities\.apiTokens.*'create'/,
+    );
+  });
+
+  it('refuses a caller with no capabilities at all, before looking at the body', async () => {
+    const secret = await harness.callerWith({});
+    await expectStatus(harness.createToken(secret, { nonsense: true }), 403, 'apiTokens');
+  });
+
+  it('lets a caller with apiTokens:create create a token with no capabilities', async () => {
+    const secret = await harness.callerWith({ orgCapabilities: CREATE_TOKENS });
+    await expectStatus(harness.createToken(secret, { name: 'empty' }), 200);
+  });
+
+  it('lets a caller grant what it holds, and the new token is bound by it in turn', async () => {
+    const secret = await harness.callerWith({
+      orgCapabilities: { apiTokens: ['create'], dashboards: ['read', 'update'] },
+      datasetCapabilities: { logs: { query: ['read'], ingest: ['create'] } },
+    });
+    const narrower = await expectStatus(
+      harness.createToken(secret, {
+        name: 'narrower',
+        orgCapabilities: { apiTokens: ['create'], dashboards: ['read'] },
+        datasetCapabilities: { logs: { query: ['read'] } },
+      }),
+      200,
+    );
+    await expectStatus(
+      harness.createToken(narrower.body.token, {
+        name: 'wider',
+        orgCapabilities: { dashboards: ['update'] },
+      }),
+      403,
+      /orgCapabilities\.dashboards.*'update'/,
+    );
+  });
+
+  describe.each([...catalog.org])('orgCapabilities.%s', (capability, actions) => {
+    // Lacking apiTokens:create is the operation's own requirement, covered above.
+    const grantable = actions.filter((action) => !(capability === 'apiTokens' && action === 'create'));
+    it.each(grantable)('refuses to grant %s to a caller who lacks it', async (action) => {
+      const others = actions.filter((other) => other !== action);
+      const held = capability === 'apiTokens' ? ['create' as const, ...others] : others;
+      const secret = await harness.callerWith({
+        orgCapabilities: { ...CREATE_TOKENS, [capability]: [...new Set(held)] },
+      });
+      await expectStatus(
+        harness.createToken(secret, { name: 'escalate', orgCapabilities: { [capability]: [action] } }),
+        403,
+        `orgCapabilities.${capability}: cannot grant '${action}'`,
+      );
+    });
+  });
+
+  describe.each([...catalog.dataset])('datasetCapabilities.<dataset>.%s', (capability, actions) => {
+    it.each([...actions])(
+      'refuses %s on a dataset the caller holds it only on another dataset',
+      async (action) => {
+        const secret = await harness.callerWith({
+          orgCapabilities: CREATE_TOKENS,
+          datasetCapabilities: { mine: { [capability]: [action] } },
+        });
+        await expectStatus(
+          harness.createToken(secret, {
+            name: 'x',
+            datasetCapabilities: { mine: { [capability]: [action] } },
+          }),
+          200,
+        );
+        await expectStatus(
+          harness.createToken(secret, {
+            name: 'x',
+            datasetCapabilities: { theirs: { [capability]: [action] } },
+          }),
+          403,
+          `datasetCapabilities.theirs.${capability}: cannot grant '${action}'`,
+        );
+      },
+    );
+
+    it.each([...actions])(
+      'refuses %s on * to a caller who holds it only on named datasets',
+      async (action) => {
+        const secret = await harness.callerWith({
+          orgCapabilities: CREATE_TOKENS,
+          datasetCapabilities: { a: { [capability]: [action] }, b: { [capability]: [action] } },
+        });
+        await expectStatus(
+          harness.createToken(secret, {
+            name: 'x',
+            datasetCapabilities: { '*': { [capability]: [action] } },
+          }),
+          403,
+          `datasetCapabilities.*.${capability}: cannot grant '${action}'`,
+        );
+      },
+    );
+
+    it.each([...actions])(
+      'lets a caller holding %s on * grant it on any dataset and on *',
+      async (action) => {
+        const secret = await harness.callerWith({
+          orgCapabilities: CREATE_TOKENS,
+          datasetCapabilities: { '*': { [capability]: [action] } },
+        });
+        await expectStatus(
+          harness.createToken(secret, {
+            name: 'x',
+            datasetCapabilities: {
+              'any-dataset': { [capability]: [action] },
+              '*': { [capability]: [action] },
+            },
+          }),
+          200,
+        );
+      },
+    );
+  });
+
+  it('refuses one action beyond what is held on the same dataset capability', async () => {
+    const secret = await harness.callerWith({
+      orgCapabilities: CREATE_TOKENS,
+      datasetCapabilities: { logs: { starredQueries: ['read'] } },
+    });
+    await expectStatus(
+      harness.createToken(secret, {
+        name: 'x',
+        datasetCapabilities: { logs: { starredQueries: ['read', 'update'] } },
+      }),
+      403,
+      "datasetCapabilities.logs.starredQueries: cannot grant 'update'",
+    );
+  });
+});

@@ -1,0 +1,106 @@
+// The SQLite store: durable across reopen, migrated once, and never holding a secret.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { catalog, manualClock } from '../../test/harness.js';
+import { TokenService } from '../tokens/service.js';
+import { migrations } from './migrations.js';
+import { openStore, SqliteTokenStore } from './sqlite.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'api-tokens-store-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const serviceOver = (store: SqliteTokenStore) => new TokenService({ store, catalog, clock: manualClock() });
+
+describe('SqliteTokenStore', () => {
+  it('creates the file and its directory on first open, and keeps tokens across a reopen', async () => {
+    const path = join(dir, 'nested', 'tokens.db');
+    const first = new SqliteTokenStore(path);
+    const tokens = serviceOver(first);
+    const admin = (await tokens.bootstrap())?.generatedSecret as string;
+    const caller = await tokens.authenticate(admin);
+    const created = await tokens.createToken(caller as NonNullable<typeof caller>, {
+      name: 'survivor',
+      datasetCapabilities: { logs: { query: ['read'] } },
+    });
+    await first.close();
+
+    const reopened = new SqliteTokenStore(path);
+    const found = await serviceOver(reopened).authenticate(created.token);
+    expect(found).toMatchObject({
+      id: created.id,
+      name: 'survivor',
+      datasetCapabilities: { logs: { query: ['read'] } },
+    });
+    expect(await reopened.count()).toBe(2);
+    await reopened.close();
+  });
+
+  it('migrates a new database to the latest schema version, and a second open changes nothing', async () => {
+    const path = join(dir, 'tokens.db');
+    await new SqliteTokenStore(path).close();
+    await new SqliteTokenStore(path).close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(migrations.length);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('refuses a database written by a newer version of the server', () => {
+    const path = join(dir, 'tokens.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${migrations.length + 1}`);
+    db.close();
+    expect(() => new SqliteTokenStore(path)).toThrow(/newer than this server/);
+  });
+
+  it('stores no secret: only its digest is in the database files', async () => {
+    const path = join(dir, 'tokens.db');
+    const store = new SqliteTokenStore(path);
+    const tokens = serviceOver(store);
+    const admin = (await tokens.bootstrap())?.generatedSecret as string;
+    const caller = await tokens.authenticate(admin);
+    const secrets = [admin];
+    for (let i = 0; i < 5; i++) {
+      secrets.push((await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}` })).token);
+    }
+    // Read the files while the store is open too, so the WAL still holds the recent writes.
+    const contents = () =>
+      readdirSync(dir)
+        .map((file) => readFileSync(join(dir, file)).toString('latin1'))
+        .join('\n');
+    for (const secret of secrets) {
+      expect(contents()).not.toContain(secret);
+      expect(contents()).not.toContain(secret.slice(5)); // nor the random part on its own
+    }
+    await store.close();
+    for (const secret of secrets) expect(contents()).not.toContain(secret);
+  });
+});
+
+describe('openStore', () => {
+  it('opens sqlite:<path>', async () => {
+    const store = openStore(`sqlite:${join(dir, 'x.db')}`);
+    expect(await store.count()).toBe(0);
+    await store.close();
+  });
+
+  it.each(['postgres://user:hunter2@db/tokens', './tokens.db', 'sqlite:'])(
+    'refuses %s without echoing it',
+    (url) => {
+      expect(() => openStore(url)).toThrow(/^DATABASE_URL: unsupported value; expected sqlite:<path>/);
+      try {
+        openStore(url);
+      } catch (err) {
+        expect((err as Error).message).not.toContain('hunter2');
+      }
+    },
+  );
+});

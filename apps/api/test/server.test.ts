@@ -1,0 +1,165 @@
+// The real process, as users run it: bootstrap, persistence across kill -9, clean shutdown, refusals at start-up.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runServerExpectingExit, type ServerProcess, startServer } from './process.js';
+
+const BOOTSTRAP_TOKEN = 'bootstrap_secret_for_tests_0123456789-abcdef';
+const SECRET = /xaat-[A-Za-z0-9_-]{43}/g;
+
+let dir: string;
+let databaseUrl: string;
+const running: ServerProcess[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'api-tokens-server-'));
+  databaseUrl = `sqlite:${join(dir, 'tokens.db')}`;
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.stop('SIGKILL')));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(env: Record<string, string> = {}) {
+  const server = await startServer({ DATABASE_URL: databaseUrl, ...env });
+  running.push(server);
+  return server;
+}
+
+async function createToken(server: ServerProcess, secret: string, body: object) {
+  const response = await fetch(`${server.baseUrl}/v2/tokens`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { token: string; [field: string]: unknown },
+  };
+}
+
+const databaseFiles = () =>
+  readdirSync(dir)
+    .map((file) => readFileSync(join(dir, file)).toString('latin1'))
+    .join('\n');
+
+describe('the server process', () => {
+  it('answers /healthz without authentication', async () => {
+    const server = await start();
+    const response = await fetch(`${server.baseUrl}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('on an empty store, generates the admin token and shows it once on the console, never in the logs', async () => {
+    const server = await start();
+    const shown = server.stderr().match(SECRET) ?? [];
+    expect(shown).toHaveLength(1);
+    const admin = shown[0] as string;
+    expect((await createToken(server, admin, { name: 'first' })).status).toBe(200);
+    expect(server.stdout()).not.toContain(admin);
+
+    // A restart on the same store neither creates nor shows another one.
+    await server.stop();
+    const again = await start();
+    expect(again.stderr()).not.toMatch(SECRET);
+    expect((await createToken(again, admin, { name: 'second' })).status).toBe(200);
+  });
+
+  it('takes the admin token from BOOTSTRAP_TOKEN and never prints it', async () => {
+    const server = await start({ BOOTSTRAP_TOKEN });
+    const created = await createToken(server, BOOTSTRAP_TOKEN, {
+      name: 'scoped',
+      orgCapabilities: { apiTokens: ['create'] },
+      datasetCapabilities: { '*': { query: ['read'] } },
+    });
+    expect(created.status).toBe(200);
+    await server.stop();
+    expect(server.stdout() + server.stderr()).not.toContain(BOOTSTRAP_TOKEN);
+    expect(server.stdout() + server.stderr()).not.toContain(created.body.token);
+  });
+
+  it('keeps a token answered 200 through kill -9, and it still grants only what it holds', async () => {
+    const server = await start({ BOOTSTRAP_TOKEN });
+    const created = await createToken(server, BOOTSTRAP_TOKEN, {
+      name: 'durable',
+      orgCapabilities: { apiTokens: ['create'] },
+      datasetCapabilities: { logs: { ingest: ['create'] } },
+    });
+    expect(created.status).toBe(200);
+    expect(await server.stop('SIGKILL')).toBeNull();
+
+    const restarted = await start({ BOOTSTRAP_TOKEN });
+    expect((await createToken(restarted, created.body.token, { name: 'narrower' })).status).toBe(200);
+    const escalation = await createToken(restarted, created.body.token, {
+      name: 'wider',
+      datasetCapabilities: { logs: { query: ['read'] } },
+    });
+    expect(escalation.status).toBe(403);
+    for (const secret of [BOOTSTRAP_TOKEN, created.body.token]) expect(databaseFiles()).not.toContain(secret);
+  });
+
+  it('stops on SIGTERM and SIGINT with exit code 0', async () => {
+    expect(await (await start()).stop('SIGTERM')).toBe(0);
+    expect(await (await start()).stop('SIGINT')).toBe(0);
+  });
+
+  it('serves the generated client to a plain Node ESM script', async () => {
+    const server = await start({ BOOTSTRAP_TOKEN });
+    const script = `
+      import { createApiToken } from '@api-tokens/client';
+      const { data, error, response } = await createApiToken({
+        baseUrl: process.env.BASE_URL + '/v2',
+        headers: { Authorization: 'Bearer ' + process.env.SECRET },
+        body: { name: 'from-esm', orgCapabilities: { dashboards: ['read'] } },
+      });
+      console.log(JSON.stringify({ status: response.status, data, error }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, BASE_URL: server.baseUrl, SECRET: BOOTSTRAP_TOKEN },
+      cwd: join(import.meta.dirname, '..'),
+    });
+    const result = JSON.parse(stdout);
+    expect(result.status).toBe(200);
+    expect(result.data).toMatchObject({ name: 'from-esm', orgCapabilities: { dashboards: ['read'] } });
+    expect(result.data.token).toMatch(/^xaat-/);
+  });
+});
+
+describe('start-up refusals: one line on stderr, non-zero exit', () => {
+  const expectRefusal = (result: { code: number | null; stderr: string }, pattern: RegExp) => {
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(pattern);
+  };
+
+  it('a malformed BOOTSTRAP_TOKEN, without echoing it', async () => {
+    const result = await runServerExpectingExit({
+      DATABASE_URL: databaseUrl,
+      BOOTSTRAP_TOKEN: 'short-secret!',
+    });
+    expectRefusal(result, /BOOTSTRAP_TOKEN/);
+    expect(result.stderr).not.toContain('short-secret!');
+  });
+
+  it('an unsupported DATABASE_URL', async () => {
+    expectRefusal(await runServerExpectingExit({ DATABASE_URL: 'mysql://localhost/tokens' }), /DATABASE_URL/);
+  });
+
+  it('a port already in use', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      expectRefusal(
+        await runServerExpectingExit({ DATABASE_URL: databaseUrl, HOST: '127.0.0.1', PORT: String(port) }),
+        /PORT: .* already in use/,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+});
