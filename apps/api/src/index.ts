@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   try {
     store = openStore(config.databaseUrl);
   } catch (err) {
-    fail(`DATABASE_URL: ${err instanceof Error ? err.message : String(err)}`);
+    const message = err instanceof Error ? err.message : String(err);
+    fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);
   }
   const tokens = new TokenService({ store, catalog: readCapabilityCatalog(spec), clock: () => new Date() });
   const app = createApp({ tokens, spec, logger, validateResponses: config.validateResponses });
@@ -60,10 +61,6 @@ async function main(): Promise<void> {
   else if (config.bootstrapToken !== undefined)
     logger.info('the store already has tokens; BOOTSTRAP_TOKEN is ignored');
 
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  logger.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -79,6 +76,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  logger.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
