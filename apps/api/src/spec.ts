@@ -9,7 +9,7 @@ export const specPath = fileURLToPath(new URL('../../../openapi/openapi.yaml', i
 /** The subset of a JSON Schema object the code reads rules from. */
 export interface SchemaObject {
   $ref?: string;
-  type?: string;
+  type?: string | readonly string[];
   enum?: readonly string[];
   items?: SchemaObject;
   properties?: Record<string, SchemaObject>;
@@ -20,9 +20,9 @@ export interface SchemaObject {
   maxLength?: number;
   maxItems?: number;
   maxProperties?: number;
-  nullable?: boolean;
   allOf?: SchemaObject[];
-  'x-propertyNames'?: SchemaObject;
+  anyOf?: SchemaObject[];
+  propertyNames?: SchemaObject;
   [keyword: string]: unknown;
 }
 

@@ -8,6 +8,8 @@ const MAX_LISTED_PROBLEMS = 5;
 interface ValidationProblem {
   path?: string;
   message?: string;
+  /** '<ajv keyword>.openapi.validation' */
+  errorCode?: string;
 }
 
 /** An express-openapi-validator error: a status and the problems it found, each with the path at fault. */
@@ -49,8 +51,18 @@ function fieldName(path: string | undefined): string | undefined {
   );
 }
 
+/**
+ * A nullable field (`anyOf: [schema, null]`) that fails its schema also fails the null branch and
+ * the anyOf itself; those two say nothing the first problem does not, so they are left out.
+ */
+const isAnyOfEcho = (problem: ValidationProblem) =>
+  problem.errorCode === 'anyOf.openapi.validation' ||
+  (problem.errorCode === 'type.openapi.validation' && problem.message === 'must be null');
+
 function describeProblems(err: ValidatorError): string {
-  const problems = (err.errors ?? []).map((problem) => {
+  const all = err.errors ?? [];
+  const specific = all.filter((problem) => !isAnyOfEcho(problem));
+  const problems = (specific.length > 0 ? specific : all).map((problem) => {
     const field = fieldName(problem.path);
     const message = problem.message ?? err.message;
     return field === undefined || message.startsWith(field) ? message : `${field}: ${message}`;

@@ -1,8 +1,13 @@
 // Operations by operationId, mounted on the spec's own paths: the code never retypes a route.
-import { type RequestHandler, Router } from 'express';
+import { type RequestHandler, type Response, Router } from 'express';
+import { unauthorized } from '../errors.js';
 import type { OpenApiDocument } from '../spec.js';
-import type { TokenService } from '../tokens/service.js';
+import type { Caller, TokenService } from '../tokens/service.js';
 import { createAPIToken } from './createAPIToken.js';
+import { deleteAPIToken } from './deleteAPIToken.js';
+import { getAPIToken } from './getAPIToken.js';
+import { getAPITokens } from './getAPITokens.js';
+import { regenerateAPIToken } from './regenerateAPIToken.js';
 
 export interface OperationDependencies {
   tokens: TokenService;
@@ -10,12 +15,22 @@ export interface OperationDependencies {
 
 /** Each operation narrows the request and response types to its own, from the generated types. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds handlers of different request types.
-type OperationHandler = RequestHandler<any, any, any>;
+type OperationHandler = RequestHandler<any, any, any, any>;
 
 /** One entry per operationId of the spec; a spec operation without one here stops start-up. */
 const operations: Record<string, (deps: OperationDependencies) => OperationHandler> = {
   createAPIToken,
+  deleteAPIToken,
+  getAPIToken,
+  getAPITokens,
+  regenerateAPIToken,
 };
+
+/** The authenticated caller; `authenticate` runs ahead of every operation, so it is always there. */
+export function callerOf(res: Response): Caller {
+  if (res.locals.caller === undefined) throw unauthorized('Authorization: a bearer token is required');
+  return res.locals.caller;
+}
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 

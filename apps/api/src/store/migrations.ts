@@ -12,4 +12,8 @@ export const migrations: readonly string[] = [
      org_capabilities     TEXT NOT NULL,      -- JSON, canonical form
      secret_digest        BLOB NOT NULL UNIQUE -- SHA-256 of the secret; the secret itself is never stored
    ) STRICT`,
+  // Lifecycle: view capabilities, the replacement a regenerate made, and listing in creation order.
+  `ALTER TABLE tokens ADD COLUMN view_capabilities TEXT NOT NULL DEFAULT '{}';
+   ALTER TABLE tokens ADD COLUMN replaced_by TEXT;
+   CREATE INDEX tokens_by_creation ON tokens (created_at, id);`,
 ];

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from './migrations.js';
-import type { TokenRecord, TokenStore } from './store.js';
+import type { ListPosition, RegenerateOutcome, RegenerateRequest, TokenRecord, TokenStore } from './store.js';
 
 interface TokenRow {
   id: string;
@@ -13,7 +13,13 @@ interface TokenRow {
   created_at: number;
   dataset_capabilities: string;
   org_capabilities: string;
+  view_capabilities: string;
+  replaced_by: string | null;
 }
+
+const COLUMNS =
+  'id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by';
+const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
 const toRecord = (row: TokenRow): TokenRecord => ({
   id: row.id,
@@ -23,6 +29,19 @@ const toRecord = (row: TokenRow): TokenRecord => ({
   createdAt: new Date(row.created_at),
   datasetCapabilities: JSON.parse(row.dataset_capabilities),
   orgCapabilities: JSON.parse(row.org_capabilities),
+  viewCapabilities: JSON.parse(row.view_capabilities),
+});
+
+const toRow = (token: TokenRecord, secretDigest: Buffer) => ({
+  id: token.id,
+  name: token.name,
+  description: token.description,
+  expiresAt: token.expiresAt?.getTime() ?? null,
+  createdAt: token.createdAt.getTime(),
+  datasetCapabilities: JSON.stringify(token.datasetCapabilities),
+  orgCapabilities: JSON.stringify(token.orgCapabilities),
+  viewCapabilities: JSON.stringify(token.viewCapabilities),
+  secretDigest,
 });
 
 /** Brings the schema up to date in one transaction; refuses a database newer than this code. */
@@ -41,47 +60,110 @@ export function migrate(db: Database.Database): void {
 
 export class SqliteTokenStore implements TokenStore {
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement;
-  readonly #findByDigest: Database.Statement<[Buffer], TokenRow>;
-  readonly #count: Database.Statement<[], { count: number }>;
+  readonly #statements;
+  readonly #regenerate: (request: RegenerateRequest) => RegenerateOutcome;
 
   /** Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:', and migrates it. */
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before the answer leaves, so an acknowledged create survives a crash or power loss.
+    // FULL: a commit is on disk before the answer leaves, so an acknowledged write survives a crash or power loss.
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db);
-    this.#insert = this.#db.prepare(
-      `INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, secret_digest)
-       VALUES (@id, @name, @description, @expiresAt, @createdAt, @datasetCapabilities, @orgCapabilities, @secretDigest)`,
-    );
-    this.#findByDigest = this.#db.prepare('SELECT * FROM tokens WHERE secret_digest = ?');
-    this.#count = this.#db.prepare('SELECT count(*) AS count FROM tokens');
-  }
 
-  async insert(token: TokenRecord, secretDigest: Buffer): Promise<void> {
-    this.#insert.run({
-      id: token.id,
-      name: token.name,
-      description: token.description,
-      expiresAt: token.expiresAt?.getTime() ?? null,
-      createdAt: token.createdAt.getTime(),
-      datasetCapabilities: JSON.stringify(token.datasetCapabilities),
-      orgCapabilities: JSON.stringify(token.orgCapabilities),
-      secretDigest,
+    const db = this.#db;
+    this.#statements = {
+      insert: db.prepare(
+        `INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, secret_digest)
+         VALUES (@id, @name, @description, @expiresAt, @createdAt, @datasetCapabilities, @orgCapabilities, @viewCapabilities, @secretDigest)`,
+      ),
+      findByDigest: db.prepare<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE secret_digest = ?`),
+      findById: db.prepare<{ id: string; now: number }, TokenRow>(
+        `SELECT ${COLUMNS} FROM tokens WHERE id = @id AND ${LIVE}`,
+      ),
+      list: db.prepare<{ now: number; afterCreatedAt: number; afterId: string; limit: number }, TokenRow>(
+        `SELECT ${COLUMNS} FROM tokens
+         WHERE ${LIVE} AND (created_at, id) > (@afterCreatedAt, @afterId)
+         ORDER BY created_at, id LIMIT @limit`,
+      ),
+      delete: db.prepare<{ id: string; now: number }>(`DELETE FROM tokens WHERE id = @id AND ${LIVE}`),
+      markReplaced: db.prepare<{ id: string; now: number; grace: number; replacedBy: string }>(
+        `UPDATE tokens
+         SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > @grace THEN @grace ELSE expires_at END,
+             replaced_by = @replacedBy
+         WHERE id = @id AND ${LIVE} AND replaced_by IS NULL`,
+      ),
+      exists: db.prepare<{ id: string; now: number }, { id: string }>(
+        `SELECT id FROM tokens WHERE id = @id AND ${LIVE}`,
+      ),
+      count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
+    };
+
+    const statements = this.#statements;
+    this.#regenerate = db.transaction((request: RegenerateRequest): RegenerateOutcome => {
+      const now = request.now.getTime();
+      const marked = statements.markReplaced.run({
+        id: request.id,
+        now,
+        grace: request.existingTokenExpiresAt.getTime(),
+        replacedBy: request.replacement.id,
+      });
+      if (marked.changes === 0) {
+        return statements.exists.get({ id: request.id, now }) === undefined
+          ? 'not_found'
+          : 'already_regenerated';
+      }
+      statements.insert.run(toRow(request.replacement, request.replacementSecretDigest));
+      return 'regenerated';
     });
   }
 
+  async insert(token: TokenRecord, secretDigest: Buffer): Promise<void> {
+    this.#statements.insert.run(toRow(token, secretDigest));
+  }
+
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {
-    const row = this.#findByDigest.get(secretDigest);
+    const row = this.#statements.findByDigest.get(secretDigest);
     return row === undefined ? undefined : toRecord(row);
   }
 
+  async findById(id: string, now: Date): Promise<TokenRecord | undefined> {
+    const row = this.#statements.findById.get({ id, now: now.getTime() });
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  async list({
+    now,
+    limit,
+    after,
+  }: {
+    now: Date;
+    limit?: number;
+    after?: ListPosition;
+  }): Promise<TokenRecord[]> {
+    return this.#statements.list
+      .all({
+        now: now.getTime(),
+        // Before every real position: created_at is never negative.
+        afterCreatedAt: after?.createdAt.getTime() ?? -1,
+        afterId: after?.id ?? '',
+        limit: limit ?? -1, // SQLite: a negative LIMIT means no limit
+      })
+      .map(toRecord);
+  }
+
+  async delete(id: string, now: Date): Promise<boolean> {
+    return this.#statements.delete.run({ id, now: now.getTime() }).changes > 0;
+  }
+
+  async regenerate(request: RegenerateRequest): Promise<RegenerateOutcome> {
+    return this.#regenerate(request);
+  }
+
   async count(): Promise<number> {
-    return this.#count.get()?.count ?? 0;
+    return this.#statements.count.get()?.count ?? 0;
   }
 
   async close(): Promise<void> {

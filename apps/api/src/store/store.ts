@@ -1,7 +1,7 @@
 // TokenStore: the persistence boundary. Async, so a networked store (PostgreSQL) can stand in for SQLite unchanged.
 import type { Capabilities } from '../tokens/capabilities.js';
 
-/** A token as persisted; the secret itself never is, only its digest. */
+/** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
 export interface TokenRecord extends Capabilities {
   id: string;
   name: string;
@@ -11,11 +11,41 @@ export interface TokenRecord extends Capabilities {
   createdAt: Date;
 }
 
+/** Where a page of tokens starts: after this token in (createdAt, id) order. */
+export interface ListPosition {
+  createdAt: Date;
+  id: string;
+}
+
+export interface RegenerateRequest {
+  id: string;
+  now: Date;
+  /** The end of the old token's grace period; never extends its own expiry. */
+  existingTokenExpiresAt: Date;
+  replacement: TokenRecord;
+  replacementSecretDigest: Buffer;
+}
+
+export type RegenerateOutcome = 'regenerated' | 'not_found' | 'already_regenerated';
+
+/**
+ * Every read takes `now` and sees only live tokens (never expired at `now`), so expiry takes effect
+ * to the millisecond without a background sweep. Writes are durable before they resolve.
+ */
 export interface TokenStore {
-  /** Persists a token durably before resolving: once this resolves, a crash does not lose it. */
   insert(token: TokenRecord, secretDigest: Buffer): Promise<void>;
-  /** The token whose secret has this digest, expired or not. */
+  /** The token whose secret has this digest, expired or not: the caller decides what expiry means. */
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
+  findById(id: string, now: Date): Promise<TokenRecord | undefined>;
+  /** Live tokens in (createdAt, id) order, after `after` when given, at most `limit` when given. */
+  list(options: { now: Date; limit?: number; after?: ListPosition }): Promise<TokenRecord[]>;
+  /** Whether a live token with this id existed (and now does not). */
+  delete(id: string, now: Date): Promise<boolean>;
+  /**
+   * In one transaction: if the token is live and not yet regenerated, cut its expiry to the grace
+   * period, mark it replaced, and insert the replacement.
+   */
+  regenerate(request: RegenerateRequest): Promise<RegenerateOutcome>;
   count(): Promise<number>;
   close(): Promise<void>;
 }

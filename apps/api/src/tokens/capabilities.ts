@@ -1,31 +1,43 @@
 // Capability sets: which capabilities and actions exist (read from the spec), their canonical form, and the grant rules.
-import type { CrudAction, DatasetCapabilitiesMap, OrgCapabilities } from '@api-tokens/client';
-import { badRequest, forbidden } from '../errors.js';
+import type {
+  CrudAction,
+  DatasetCapabilitiesMap,
+  OrgCapabilities,
+  ViewCapabilitiesMap,
+} from '@api-tokens/client';
+import { forbidden } from '../errors.js';
 import { componentSchema, type OpenApiDocument, resolveSchema } from '../spec.js';
 
 export type Action = CrudAction;
 
-/** The dataset key that stands for every dataset, present and future. */
-export const ALL_DATASETS = '*';
+/** The key that stands for every dataset (or view), present and future. */
+export const WILDCARD = '*';
 
 /** The capabilities a token holds, in the spec's own words. */
 export interface Capabilities {
   datasetCapabilities: DatasetCapabilitiesMap;
   orgCapabilities: OrgCapabilities;
+  viewCapabilities: ViewCapabilitiesMap;
 }
+
+/** The capability fields keyed by a resource name (dataset, view), where `*` covers every name. */
+export const SCOPED_FIELDS = ['datasetCapabilities', 'viewCapabilities'] as const;
+export type ScopedField = (typeof SCOPED_FIELDS)[number];
 
 /** Capability name → the actions it allows, in the order the spec lists them. */
 export type CapabilityKinds = ReadonlyMap<string, readonly Action[]>;
 
-/** Everything the grant rules need to know about capabilities, all of it read from the spec. */
+/** Which capabilities exist and what each allows, all of it read from the spec. */
 export interface CapabilityCatalog {
   org: CapabilityKinds;
-  dataset: CapabilityKinds;
-  datasetName: { pattern: RegExp; minLength: number; maxLength: number; description: string };
+  /** Per scoped field, the capabilities one dataset (view) can have. */
+  scoped: Readonly<Record<ScopedField, CapabilityKinds>>;
 }
 
-/** A loose view of a capability object: capability name → actions. */
+/** A loose view of a capability object: capability name → actions (null: not granted). */
 type ActionLists = Record<string, readonly string[] | null | undefined>;
+/** A loose view of a scoped capability map: resource name → action lists. */
+type ScopedLists = Record<string, ActionLists | null | undefined>;
 
 function readKinds(spec: OpenApiDocument, schemaName: string): CapabilityKinds {
   const properties = componentSchema(spec, schemaName).properties ?? {};
@@ -40,33 +52,22 @@ function readKinds(spec: OpenApiDocument, schemaName: string): CapabilityKinds {
 }
 
 export function readCapabilityCatalog(spec: OpenApiDocument): CapabilityCatalog {
-  const name = componentSchema(spec, 'DatasetName');
-  if (name.pattern === undefined || name.maxLength === undefined) {
-    throw new Error('spec: DatasetName needs a pattern and a maxLength');
-  }
   return {
     org: readKinds(spec, 'OrgCapabilities'),
-    dataset: readKinds(spec, 'DatasetCapabilities'),
-    datasetName: {
-      pattern: new RegExp(name.pattern, 'u'),
-      minLength: name.minLength ?? 1,
-      maxLength: name.maxLength,
-      // The first sentence of the spec's description, for error messages.
-      description: `${
-        String(name.description ?? '')
-          .replace(/\s+/g, ' ')
-          .split('. ')[0]
-      }.`,
+    scoped: {
+      datasetCapabilities: readKinds(spec, 'DatasetCapabilities'),
+      viewCapabilities: readKinds(spec, 'ViewCapabilities'),
     },
   };
 }
 
-/** Every capability with every action it allows; what the bootstrap admin token holds. */
+/** Every capability with every action it allows, on `*`; what the bootstrap admin token holds. */
 export function allCapabilities(catalog: CapabilityCatalog): Capabilities {
   const everything = (kinds: CapabilityKinds) => Object.fromEntries(kinds);
   return {
-    datasetCapabilities: { [ALL_DATASETS]: everything(catalog.dataset) },
+    datasetCapabilities: { [WILDCARD]: everything(catalog.scoped.datasetCapabilities) },
     orgCapabilities: everything(catalog.org),
+    viewCapabilities: { [WILDCARD]: everything(catalog.scoped.viewCapabilities) },
   };
 }
 
@@ -83,63 +84,57 @@ function normalizeActionLists(kinds: CapabilityKinds, lists: ActionLists | null 
   return normalized;
 }
 
+/** Names sorted, each name's lists normalized, names granting nothing dropped. */
+function normalizeScoped(kinds: CapabilityKinds, scoped: ScopedLists | null | undefined): ScopedLists {
+  const normalized: Record<string, ActionLists> = {};
+  for (const name of Object.keys(scoped ?? {}).sort()) {
+    const lists = normalizeActionLists(kinds, scoped?.[name]);
+    if (Object.keys(lists).length > 0) normalized[name] = lists;
+  }
+  return normalized;
+}
+
+/** Capabilities as a request may carry them: any part absent or null. */
+export type RequestedCapabilities = { [field in keyof Capabilities]?: Capabilities[field] | null };
+
 /**
  * The canonical form in which capabilities are stored and answered: a token reads back the same
- * however its grants were ordered or repeated. Datasets are sorted by name; those granting
- * nothing are dropped.
+ * however its grants were ordered, repeated or nulled.
  */
 export function normalizeCapabilities(
   catalog: CapabilityCatalog,
-  capabilities: Partial<Capabilities>,
+  requested: RequestedCapabilities,
 ): Capabilities {
-  const datasetCapabilities: Record<string, ActionLists> = {};
-  const datasets = Object.keys(capabilities.datasetCapabilities ?? {}).sort();
-  for (const dataset of datasets) {
-    const lists = normalizeActionLists(
-      catalog.dataset,
-      capabilities.datasetCapabilities?.[dataset] as ActionLists,
-    );
-    if (Object.keys(lists).length > 0) datasetCapabilities[dataset] = lists;
-  }
   return {
-    datasetCapabilities: datasetCapabilities as DatasetCapabilitiesMap,
+    datasetCapabilities: normalizeScoped(
+      catalog.scoped.datasetCapabilities,
+      requested.datasetCapabilities as ScopedLists,
+    ) as DatasetCapabilitiesMap,
     orgCapabilities: normalizeActionLists(
       catalog.org,
-      capabilities.orgCapabilities as ActionLists,
+      requested.orgCapabilities as ActionLists,
     ) as OrgCapabilities,
+    viewCapabilities: normalizeScoped(
+      catalog.scoped.viewCapabilities,
+      requested.viewCapabilities as ScopedLists,
+    ) as ViewCapabilitiesMap,
   };
-}
-
-/** Rejects dataset names the spec's `DatasetName` does not allow (OpenAPI 3.0 cannot constrain object keys itself). */
-export function assertValidDatasetNames(
-  catalog: CapabilityCatalog,
-  datasets: DatasetCapabilitiesMap | undefined,
-): void {
-  const rule = catalog.datasetName;
-  for (const name of Object.keys(datasets ?? {})) {
-    const length = [...name].length;
-    if (length < rule.minLength || length > rule.maxLength || !rule.pattern.test(name)) {
-      throw badRequest(
-        `body.datasetCapabilities: ${JSON.stringify(name)} is not a valid dataset name. ${rule.description}`,
-      );
-    }
-  }
 }
 
 function holdsOrgAction(holder: Capabilities, capability: string, action: string): boolean {
   return ((holder.orgCapabilities as ActionLists)[capability] ?? []).includes(action);
 }
 
-/** A dataset action is held on the dataset itself or on `*`; an action on `*` only on `*`. */
-function holdsDatasetAction(
+/** A scoped action is held on the name itself or on `*` (so an action on `*` only on `*`). */
+function holdsScopedAction(
   holder: Capabilities,
-  dataset: string,
+  field: ScopedField,
+  name: string,
   capability: string,
   action: string,
-): boolean {
-  const onDataset = (name: string) =>
-    ((holder.datasetCapabilities[name] as ActionLists | undefined)?.[capability] ?? []).includes(action);
-  return onDataset(ALL_DATASETS) || (dataset !== ALL_DATASETS && onDataset(dataset));
+) {
+  const on = (key: string) => ((holder[field] as ScopedLists)[key]?.[capability] ?? []).includes(action);
+  return on(WILDCARD) || on(name);
 }
 
 /** Refuses, naming the first capability and action missing, unless `holder` holds everything in `requested`. */
@@ -153,16 +148,16 @@ export function assertGrantable(holder: Capabilities, requested: Capabilities): 
       }
     }
   }
-  for (const [dataset, lists] of Object.entries(requested.datasetCapabilities)) {
-    for (const [capability, actions] of Object.entries(lists as ActionLists)) {
-      for (const action of actions ?? []) {
-        if (!holdsDatasetAction(holder, dataset, capability, action)) {
-          throw forbidden(
-            `datasetCapabilities.${dataset}.${capability}: cannot grant '${action}', the caller does not hold it` +
-              (dataset === ALL_DATASETS
-                ? ` on '${ALL_DATASETS}'`
-                : ` on this dataset or on '${ALL_DATASETS}'`),
-          );
+  for (const field of SCOPED_FIELDS) {
+    for (const [name, lists] of Object.entries(requested[field] as ScopedLists)) {
+      for (const [capability, actions] of Object.entries(lists ?? {})) {
+        for (const action of actions ?? []) {
+          if (!holdsScopedAction(holder, field, name, capability, action)) {
+            const where = name === WILDCARD ? `on '${WILDCARD}'` : `on this name or on '${WILDCARD}'`;
+            throw forbidden(
+              `${field}.${name}.${capability}: cannot grant '${action}', the caller does not hold it ${where}`,
+            );
+          }
         }
       }
     }

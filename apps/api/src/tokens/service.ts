@@ -1,12 +1,16 @@
-// The token rules: who a secret belongs to, what a caller may create, and the first (bootstrap) token.
+// The token rules: who a secret belongs to, what a caller may create or rotate, and the first (bootstrap) token.
 import { randomUUID } from 'node:crypto';
-import type { ApiToken, CreateApiToken, CreateApiTokenResponse } from '@api-tokens/client';
-import { badRequest } from '../errors.js';
-import type { TokenRecord, TokenStore } from '../store/store.js';
+import type {
+  ApiToken,
+  CreateApiToken,
+  CreateApiTokenResponse,
+  RegenerateApiToken,
+} from '@api-tokens/client';
+import { ApiError, badRequest } from '../errors.js';
+import type { ListPosition, TokenRecord, TokenStore } from '../store/store.js';
 import {
   allCapabilities,
   assertGrantable,
-  assertValidDatasetNames,
   type CapabilityCatalog,
   normalizeCapabilities,
 } from './capabilities.js';
@@ -20,7 +24,10 @@ export type Caller = TokenRecord;
 
 export const BOOTSTRAP_TOKEN_NAME = 'bootstrap-admin';
 
-/** How a token is answered: the wire shape of `APIToken`, dates in RFC 3339 UTC. */
+/** Go's zero time.Time, which Axiom's Go client sends for "no expiry". */
+const GO_ZERO_TIME = new Date('0001-01-01T00:00:00Z').getTime();
+
+/** How a token is answered, everywhere: the wire shape of `APIToken`, dates in RFC 3339 UTC with milliseconds. */
 export function presentToken(token: TokenRecord): ApiToken {
   return {
     id: token.id,
@@ -29,7 +36,32 @@ export function presentToken(token: TokenRecord): ApiToken {
     expiresAt: token.expiresAt?.toISOString() ?? null,
     datasetCapabilities: token.datasetCapabilities,
     orgCapabilities: token.orgCapabilities,
+    viewCapabilities: token.viewCapabilities,
+    samlAuthenticated: false,
   };
+}
+
+/** A page of tokens and, when more follow, the cursor of the next page. */
+export interface TokenPage {
+  tokens: ApiToken[];
+  nextCursor?: string;
+}
+
+const notFound = (id: string) => new ApiError(404, `id: no token ${id}`);
+
+/** Cursors are opaque to clients: base64url of "<createdAt ms>.<id>". */
+function encodeCursor(token: TokenRecord): string {
+  return Buffer.from(`${token.createdAt.getTime()}.${token.id}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): ListPosition {
+  const match = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (match?.[1] === undefined || match[2] === undefined) {
+    throw badRequest(
+      'query.cursor: not a cursor this server gave out; pass the one from the Link header unchanged',
+    );
+  }
+  return { createdAt: new Date(Number(match[1])), id: match[2] };
 }
 
 export class TokenService {
@@ -52,22 +84,92 @@ export class TokenService {
 
   /** Creates a token holding at most what `caller` holds; the answer is the only place its secret appears. */
   async createToken(caller: Caller, request: CreateApiToken): Promise<CreateApiTokenResponse> {
-    const expiresAt = this.#parseExpiry(request.expiresAt);
-    assertValidDatasetNames(this.#catalog, request.datasetCapabilities);
-    const capabilities = normalizeCapabilities(this.#catalog, request);
-    assertGrantable(caller, capabilities);
-
-    const token: TokenRecord = {
-      id: randomUUID(),
-      name: request.name,
-      description: request.description ?? '',
-      expiresAt,
-      createdAt: this.#clock(),
-      ...capabilities,
-    };
+    const token = this.#newToken(caller, request, this.#parseExpiry('body.expiresAt', request.expiresAt));
     const secret = generateSecret();
     await this.#store.insert(token, digestSecret(secret));
     return { ...presentToken(token), token: secret };
+  }
+
+  async getToken(id: string): Promise<ApiToken> {
+    const token = await this.#store.findById(id, this.#clock());
+    if (token === undefined) throw notFound(id);
+    return presentToken(token);
+  }
+
+  /** Live tokens, oldest first; all of them without `limit`. */
+  async listTokens({ limit, cursor }: { limit?: number; cursor?: string }): Promise<TokenPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    // One more than asked for tells whether another page follows, without a second query.
+    const found = await this.#store.list({
+      now: this.#clock(),
+      after,
+      limit: limit === undefined ? undefined : limit + 1,
+    });
+    const page = limit === undefined ? found : found.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      tokens: page.map(presentToken),
+      nextCursor: found.length > page.length && last !== undefined ? encodeCursor(last) : undefined,
+    };
+  }
+
+  async deleteToken(id: string): Promise<void> {
+    if (!(await this.#store.delete(id, this.#clock()))) throw notFound(id);
+  }
+
+  /**
+   * Replaces a token with a new one (new id, new secret); the old secret works until
+   * `existingTokenExpiresAt`. The caller must hold everything the replacement gets, copied or not:
+   * it receives the replacement's secret.
+   */
+  async regenerateToken(
+    caller: Caller,
+    id: string,
+    request: RegenerateApiToken,
+  ): Promise<CreateApiTokenResponse> {
+    const existingTokenExpiresAt = this.#parseDate(
+      'body.existingTokenExpiresAt',
+      request.existingTokenExpiresAt,
+    );
+    const old = await this.#store.findById(id, this.#clock());
+    if (old === undefined) throw notFound(id);
+
+    const template: CreateApiToken = request.newToken ?? {
+      name: old.name,
+      description: old.description,
+      datasetCapabilities: old.datasetCapabilities,
+      orgCapabilities: old.orgCapabilities,
+      viewCapabilities: old.viewCapabilities,
+    };
+    const expiresAt =
+      request.newTokenExpiresAt !== undefined
+        ? this.#parseExpiry('body.newTokenExpiresAt', request.newTokenExpiresAt)
+        : request.newToken != null
+          ? this.#parseExpiry('body.newToken.expiresAt', request.newToken.expiresAt)
+          : old.expiresAt;
+    const replacement = this.#newToken(
+      caller,
+      template,
+      expiresAt,
+      request.newToken != null ? 'body.newToken.' : '',
+    );
+
+    const secret = generateSecret();
+    const outcome = await this.#store.regenerate({
+      id,
+      now: this.#clock(),
+      existingTokenExpiresAt,
+      replacement,
+      replacementSecretDigest: digestSecret(secret),
+    });
+    if (outcome === 'not_found') throw notFound(id);
+    if (outcome === 'already_regenerated') {
+      throw new ApiError(
+        409,
+        `id: token ${id} has already been regenerated; regenerate its replacement instead`,
+      );
+    }
+    return { ...presentToken(replacement), token: secret };
   }
 
   /**
@@ -90,15 +192,42 @@ export class TokenService {
     return secret === undefined ? { generatedSecret: value } : {};
   }
 
+  /** A new token from a create request, no stronger than `caller`; `fieldPrefix` locates errors in nested bodies. */
+  #newToken(caller: Caller, request: CreateApiToken, expiresAt: Date | null, fieldPrefix = ''): TokenRecord {
+    const capabilities = normalizeCapabilities(this.#catalog, request);
+    try {
+      assertGrantable(caller, capabilities);
+    } catch (err) {
+      if (err instanceof ApiError && fieldPrefix !== '')
+        throw new ApiError(err.status, `${fieldPrefix}${err.message}`);
+      throw err;
+    }
+    return {
+      id: randomUUID(),
+      name: request.name,
+      description: request.description ?? '',
+      expiresAt,
+      createdAt: this.#clock(),
+      ...capabilities,
+    };
+  }
+
   #isExpired(token: TokenRecord): boolean {
     return token.expiresAt !== null && token.expiresAt.getTime() <= this.#clock().getTime();
   }
 
-  #parseExpiry(expiresAt: string | null | undefined): Date | null {
-    if (expiresAt == null) return null;
-    const date = new Date(expiresAt);
-    if (Number.isNaN(date.getTime())) throw badRequest('body.expiresAt: not a valid RFC 3339 date-time');
-    if (date.getTime() <= this.#clock().getTime()) throw badRequest('body.expiresAt: must be in the future');
+  #parseDate(field: string, value: string): Date {
+    const date = new Date(value);
+    if (Number.isNaN(date.getTime())) throw badRequest(`${field}: not a valid RFC 3339 date-time`);
+    return date;
+  }
+
+  /** A requested expiry: null for never (null, absent, or Go's zero time), else a date in the future. */
+  #parseExpiry(field: string, value: string | null | undefined): Date | null {
+    if (value == null) return null;
+    const date = this.#parseDate(field, value);
+    if (date.getTime() === GO_ZERO_TIME) return null;
+    if (date.getTime() <= this.#clock().getTime()) throw badRequest(`${field}: must be in the future`);
     return date;
   }
 }

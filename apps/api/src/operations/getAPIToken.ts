@@ -1,0 +1,10 @@
+// GET /tokens/{id}: one live token, without its secret.
+import type { ApiToken, GetApiTokenData } from '@api-tokens/client';
+import type { Request, Response } from 'express';
+import type { OperationDependencies } from './index.js';
+
+export function getAPIToken({ tokens }: OperationDependencies) {
+  return async (req: Request<GetApiTokenData['path']>, res: Response<ApiToken>) => {
+    res.status(200).json(await tokens.getToken(req.params.id));
+  };
+}
