@@ -1,6 +1,14 @@
 // The generated client against a live server on an ephemeral port: what a contract-driven consumer does.
 import type { AddressInfo } from 'node:net';
-import { type Client, createApiToken, createClient } from '@api-tokens/client';
+import {
+  type Client,
+  createApiToken,
+  createClient,
+  deleteApiToken,
+  getApiToken,
+  getApiTokens,
+  regenerateApiToken,
+} from '@api-tokens/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './harness.js';
 
@@ -69,5 +77,36 @@ describe('@api-tokens/client', () => {
     await expect(
       createApiToken({ client: clientFor(harness.adminSecret), body: { name: '' }, throwOnError: true }),
     ).rejects.toEqual({ code: 400, message: expect.stringContaining('body.name') });
+  });
+
+  it('runs the whole lifecycle: create, list, get, regenerate, delete', async () => {
+    const admin = clientFor(harness.adminSecret);
+    const created = await createApiToken({ client: admin, body: { name: 'lifecycle' }, throwOnError: true });
+    const { token: secret, ...token } = created.data;
+
+    const listed = await getApiTokens({ client: admin, throwOnError: true });
+    expect(listed.data).toContainEqual(token);
+    const paged = await getApiTokens({ client: admin, query: { limit: 1 }, throwOnError: true });
+    expect(paged.data).toHaveLength(1);
+    expect(paged.response.headers.get('link')).toMatch(/rel="next"$/);
+
+    const got = await getApiToken({ client: admin, path: { id: token.id }, throwOnError: true });
+    expect(got.data).toEqual(token);
+
+    const regenerated = await regenerateApiToken({
+      client: admin,
+      path: { id: token.id },
+      body: { existingTokenExpiresAt: new Date(Date.now() - 1000).toISOString() },
+      throwOnError: true,
+    });
+    expect(regenerated.data.id).not.toBe(token.id);
+    expect(regenerated.data.token).not.toBe(secret);
+    const old = await getApiToken({ client: admin, path: { id: token.id } });
+    expect(old.response.status).toBe(404);
+
+    const deleted = await deleteApiToken({ client: admin, path: { id: regenerated.data.id } });
+    expect(deleted.response.status).toBe(204);
+    const gone = await getApiToken({ client: admin, path: { id: regenerated.data.id } });
+    expect(gone.error).toEqual({ code: 404, message: expect.stringContaining(regenerated.data.id) });
   });
 });

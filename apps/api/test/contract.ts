@@ -1,10 +1,12 @@
 // Checks an answer against what the spec says that operation answers with that status: the spec is the oracle.
-import { Ajv } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import type supertest from 'supertest';
 import { expect } from 'vitest';
 import { spec } from './harness.js';
 
-const ajv = new Ajv({ strict: false, allErrors: true });
+// OpenAPI 3.1 schemas are JSON Schema 2020-12.
+const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 ajv.addSchema(spec as object, 'spec');
 
@@ -34,4 +36,24 @@ export function expectAnswerMatchesSpec(answer: Answer, method: string, path: st
   const valid = validate(answer.body);
   expect(validate.errors ?? [], `answer ${JSON.stringify(answer.body)} matches ${ref}`).toEqual([]);
   expect(valid).toBe(true);
+}
+
+/**
+ * Awaits a request and checks its answer: the status, its conformance to the spec for
+ * `method path`, and, for errors, that `{ code, message }` agrees with the status and the message
+ * says what it should.
+ */
+export async function expectAnswer(
+  request: PromiseLike<supertest.Response>,
+  method: string,
+  path: string,
+  status: number,
+  message?: string | RegExp,
+): Promise<supertest.Response> {
+  const answer = await request;
+  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
+  if (status !== 204) expectAnswerMatchesSpec(answer, method, path);
+  if (status >= 400) expect(answer.body.code).toBe(status);
+  if (message !== undefined) expect(answer.body.message).toMatch(message);
+  return answer;
 }

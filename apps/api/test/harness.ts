@@ -5,11 +5,29 @@ import { createApp } from '../src/app.js';
 import { createLogger } from '../src/logger.js';
 import { loadSpec } from '../src/spec.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
-import { type Capabilities, readCapabilityCatalog } from '../src/tokens/capabilities.js';
+import {
+  type Action,
+  type Capabilities,
+  readCapabilityCatalog,
+  SCOPED_FIELDS,
+  type ScopedField,
+} from '../src/tokens/capabilities.js';
 import { type Caller, TokenService } from '../src/tokens/service.js';
 
 export const spec = loadSpec();
 export const catalog = readCapabilityCatalog(spec);
+
+/** Every per-name capability, as [field, capability, allowed actions]: datasets' and views' alike. */
+export const scopedCapabilities: [ScopedField, string, readonly Action[]][] = SCOPED_FIELDS.flatMap((field) =>
+  [...catalog.scoped[field]].map(([capability, actions]): [ScopedField, string, readonly Action[]] => [
+    field,
+    capability,
+    actions,
+  ]),
+);
+
+/** A valid name for a dataset or view, per the spec's DatasetName / ViewName. */
+export const NAMES = { datasetCapabilities: 'logs.prod_1', viewCapabilities: 'errors-view' } as const;
 
 /** A clock the test can move: expiry without waiting. */
 export function manualClock(start = new Date('2030-01-01T00:00:00.000Z')) {
@@ -35,6 +53,12 @@ export interface Harness {
   callerWith(capabilities: Partial<Capabilities>, options?: { expiresAt?: string }): Promise<string>;
   /** POST /v2/tokens with a JSON body, as `secret`. */
   createToken(secret: string | undefined, body: unknown): supertest.Test;
+  /** Requests to the API as `secret` (anonymous when undefined); paths are relative to the base path. */
+  as(secret: string | undefined): {
+    get(path: string): supertest.Test;
+    post(path: string, body: unknown): supertest.Test;
+    delete(path: string): supertest.Test;
+  };
 }
 
 export async function createHarness(options: { storePath?: string } = {}): Promise<Harness> {
@@ -51,6 +75,17 @@ export async function createHarness(options: { storePath?: string } = {}): Promi
   const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
   const app = createApp({ tokens, spec, logger, validateResponses: true });
 
+  const base = spec.servers[0]?.url ?? '';
+  const as: Harness['as'] = (secret) => {
+    const authorized = (request: supertest.Test) =>
+      secret === undefined ? request : request.set('Authorization', `Bearer ${secret}`);
+    return {
+      get: (path) => authorized(supertest(app).get(base + path)),
+      post: (path, body) => authorized(supertest(app).post(base + path)).send(body as object),
+      delete: (path) => authorized(supertest(app).delete(base + path)),
+    };
+  };
+
   return {
     app,
     store,
@@ -63,10 +98,7 @@ export async function createHarness(options: { storePath?: string } = {}): Promi
       const created = await tokens.createToken(admin, { name: 'test caller', expiresAt, ...capabilities });
       return created.token;
     },
-    createToken(secret, body) {
-      const request = supertest(app).post(`${spec.servers[0]?.url}/tokens`);
-      if (secret !== undefined) request.set('Authorization', `Bearer ${secret}`);
-      return request.send(body as object);
-    },
+    createToken: (secret, body) => as(secret).post('/tokens', body),
+    as,
   };
 }

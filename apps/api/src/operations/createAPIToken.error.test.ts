@@ -2,8 +2,9 @@
 import supertest from 'supertest';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectAnswerMatchesSpec } from '../../test/contract.js';
-import { catalog, createHarness, type Harness, spec } from '../../test/harness.js';
+import { catalog, createHarness, type Harness, scopedCapabilities, spec } from '../../test/harness.js';
 import { componentSchema } from '../spec.js';
+import { SCOPED_FIELDS } from '../tokens/capabilities.js';
 
 let harness: Harness;
 let tokensBefore: number;
@@ -92,20 +93,19 @@ describe('createAPIToken refuses bad input', () => {
       'body.datasetCapabilities',
     );
   });
-  it.each([
-    ['with a space', 'my logs'],
-    ['starting with a dot', '.hidden'],
-    ['empty', ''],
-    ['with a slash', 'a/b'],
-    ['a wildcard pattern', 'logs-*'],
-    ['too long', 'd'.repeat(catalog.datasetName.maxLength + 1)],
-  ])('a dataset name %s', (_, name) =>
-    expectRefused(
-      createAs({ name: 'x', datasetCapabilities: { [name]: { query: ['read'] } } }),
-      400,
-      'body.datasetCapabilities',
-    ),
-  );
+  describe.each(SCOPED_FIELDS)('%s keys', (field) => {
+    const rule = componentSchema(spec, field === 'datasetCapabilities' ? 'DatasetName' : 'ViewName');
+    it.each([
+      ['with a space', 'my logs'],
+      ['starting with a dot', '.hidden'],
+      ['empty', ''],
+      ['with a slash', 'a/b'],
+      ['a wildcard pattern', 'logs-*'],
+      ['too long', 'd'.repeat((rule.maxLength ?? 0) + 1)],
+    ])('refuses a name %s', (_, name) =>
+      expectRefused(createAs({ name: 'x', [field]: { [name]: { query: ['read'] } } }), 400, `body.${field}`),
+    );
+  });
 
   it('malformed JSON', () =>
     expectRefused(
@@ -154,15 +154,15 @@ describe('createAPIToken refuses bad input', () => {
       ),
     );
   });
-  describe.each([...catalog.dataset])('datasetCapabilities.<dataset>.%s', (capability, actions) => {
+  describe.each(scopedCapabilities)('%s.<name>.%s', (field, capability, actions) => {
     const outside = ['create', 'read', 'update', 'delete', 'admin'].filter(
       (action) => !actions.includes(action as never),
     );
     it.each(outside)('refuses %s', (action) =>
       expectRefused(
-        createAs({ name: 'x', datasetCapabilities: { logs: { [capability]: [action] } } }),
+        createAs({ name: 'x', [field]: { logs: { [capability]: [action] } } }),
         400,
-        `body.datasetCapabilities.logs.${capability}[0]`,
+        `body.${field}.logs.${capability}[0]`,
       ),
     );
   });

@@ -1,7 +1,7 @@
 // createAPIToken, happy paths: every capability and action the spec allows can be granted and reads back as granted.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAnswerMatchesSpec } from '../../test/contract.js';
-import { catalog, createHarness, type Harness } from '../../test/harness.js';
+import { catalog, createHarness, type Harness, NAMES, scopedCapabilities } from '../../test/harness.js';
 
 let harness: Harness;
 // One app for the file: each case creates its own tokens and reads nothing else back.
@@ -31,6 +31,8 @@ describe('createAPIToken', () => {
       expiresAt: '2031-06-01T12:00:00.000Z',
       datasetCapabilities: { 'logs-prod': { ingest: ['create'] } },
       orgCapabilities: { dashboards: ['read'] },
+      viewCapabilities: {},
+      samlAuthenticated: false,
       token: expect.stringMatching(/^xaat-[A-Za-z0-9_-]{43}$/),
     });
     expect(answer.body.token).not.toBe(harness.adminSecret);
@@ -107,16 +109,16 @@ describe('createAPIToken', () => {
     });
   });
 
-  describe.each([...catalog.dataset])('datasetCapabilities.<dataset>.%s', (capability, actions) => {
-    it.each([...actions])('grants %s on one dataset and on *', async (action) => {
+  describe.each(scopedCapabilities)('%s.<name>.%s', (field, capability, actions) => {
+    it.each([...actions])('grants %s on one name and on *', async (action) => {
       const answer = await harness.createToken(harness.adminSecret, {
-        name: `dataset ${capability} ${action}`,
-        datasetCapabilities: { '*': { [capability]: [action] }, 'logs.prod_1': { [capability]: [action] } },
+        name: `${field} ${capability} ${action}`,
+        [field]: { '*': { [capability]: [action] }, [NAMES[field]]: { [capability]: [action] } },
       });
       expectCreated(answer);
-      expect(answer.body.datasetCapabilities).toEqual({
+      expect(answer.body[field]).toEqual({
         '*': { [capability]: [action] },
-        'logs.prod_1': { [capability]: [action] },
+        [NAMES[field]]: { [capability]: [action] },
       });
     });
   });

@@ -2,7 +2,7 @@
 import supertest from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAnswerMatchesSpec } from '../../test/contract.js';
-import { catalog, createHarness, type Harness } from '../../test/harness.js';
+import { catalog, createHarness, type Harness, NAMES, scopedCapabilities } from '../../test/harness.js';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -129,69 +129,48 @@ describe('createAPIToken authorization', () => {
     });
   });
 
-  describe.each([...catalog.dataset])('datasetCapabilities.<dataset>.%s', (capability, actions) => {
-    it.each([...actions])(
-      'refuses %s on a dataset the caller holds it only on another dataset',
-      async (action) => {
-        const secret = await harness.callerWith({
-          orgCapabilities: CREATE_TOKENS,
-          datasetCapabilities: { mine: { [capability]: [action] } },
-        });
-        await expectStatus(
-          harness.createToken(secret, {
-            name: 'x',
-            datasetCapabilities: { mine: { [capability]: [action] } },
-          }),
-          200,
-        );
-        await expectStatus(
-          harness.createToken(secret, {
-            name: 'x',
-            datasetCapabilities: { theirs: { [capability]: [action] } },
-          }),
-          403,
-          `datasetCapabilities.theirs.${capability}: cannot grant '${action}'`,
-        );
-      },
-    );
+  describe.each(scopedCapabilities)('%s.<name>.%s', (field, capability, actions) => {
+    it.each([...actions])('refuses %s on a name the caller holds it only on another name', async (action) => {
+      const secret = await harness.callerWith({
+        orgCapabilities: CREATE_TOKENS,
+        [field]: { mine: { [capability]: [action] } },
+      });
+      await expectStatus(
+        harness.createToken(secret, { name: 'x', [field]: { mine: { [capability]: [action] } } }),
+        200,
+      );
+      await expectStatus(
+        harness.createToken(secret, { name: 'x', [field]: { theirs: { [capability]: [action] } } }),
+        403,
+        `${field}.theirs.${capability}: cannot grant '${action}'`,
+      );
+    });
 
-    it.each([...actions])(
-      'refuses %s on * to a caller who holds it only on named datasets',
-      async (action) => {
-        const secret = await harness.callerWith({
-          orgCapabilities: CREATE_TOKENS,
-          datasetCapabilities: { a: { [capability]: [action] }, b: { [capability]: [action] } },
-        });
-        await expectStatus(
-          harness.createToken(secret, {
-            name: 'x',
-            datasetCapabilities: { '*': { [capability]: [action] } },
-          }),
-          403,
-          `datasetCapabilities.*.${capability}: cannot grant '${action}'`,
-        );
-      },
-    );
+    it.each([...actions])('refuses %s on * to a caller who holds it only on named ones', async (action) => {
+      const secret = await harness.callerWith({
+        orgCapabilities: CREATE_TOKENS,
+        [field]: { a: { [capability]: [action] }, b: { [capability]: [action] } },
+      });
+      await expectStatus(
+        harness.createToken(secret, { name: 'x', [field]: { '*': { [capability]: [action] } } }),
+        403,
+        `${field}.*.${capability}: cannot grant '${action}'`,
+      );
+    });
 
-    it.each([...actions])(
-      'lets a caller holding %s on * grant it on any dataset and on *',
-      async (action) => {
-        const secret = await harness.callerWith({
-          orgCapabilities: CREATE_TOKENS,
-          datasetCapabilities: { '*': { [capability]: [action] } },
-        });
-        await expectStatus(
-          harness.createToken(secret, {
-            name: 'x',
-            datasetCapabilities: {
-              'any-dataset': { [capability]: [action] },
-              '*': { [capability]: [action] },
-            },
-          }),
-          200,
-        );
-      },
-    );
+    it.each([...actions])('lets a caller holding %s on * grant it on any name and on *', async (action) => {
+      const secret = await harness.callerWith({
+        orgCapabilities: CREATE_TOKENS,
+        [field]: { '*': { [capability]: [action] } },
+      });
+      await expectStatus(
+        harness.createToken(secret, {
+          name: 'x',
+          [field]: { [NAMES[field]]: { [capability]: [action] }, '*': { [capability]: [action] } },
+        }),
+        200,
+      );
+    });
   });
 
   it('refuses one action beyond what is held on the same dataset capability', async () => {

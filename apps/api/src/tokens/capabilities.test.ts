@@ -3,12 +3,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '../../test/harness.js';
 import {
-  ALL_DATASETS,
   allCapabilities,
   assertGrantable,
   type Capabilities,
   type CapabilityKinds,
   normalizeCapabilities,
+  SCOPED_FIELDS,
+  WILDCARD,
 } from './capabilities.js';
 
 /** Any subset of the actions each capability allows, shuffled and possibly empty, as a client might send it. */
@@ -20,11 +21,14 @@ const actionLists = (kinds: CapabilityKinds) =>
     { requiredKeys: [] },
   );
 
-const datasetName = fc.constantFrom(ALL_DATASETS, 'logs', 'traces', 'metrics');
+const resourceName = fc.constantFrom(WILDCARD, 'logs', 'traces', 'metrics');
 
 const capabilities: fc.Arbitrary<Capabilities> = fc.record({
   orgCapabilities: actionLists(catalog.org),
-  datasetCapabilities: fc.dictionary(datasetName, actionLists(catalog.dataset), { maxKeys: 3 }),
+  datasetCapabilities: fc.dictionary(resourceName, actionLists(catalog.scoped.datasetCapabilities), {
+    maxKeys: 3,
+  }),
+  viewCapabilities: fc.dictionary(resourceName, actionLists(catalog.scoped.viewCapabilities), { maxKeys: 3 }),
 }) as fc.Arbitrary<Capabilities>;
 
 /** Every (where, capability, action) a set of capabilities names, spelled out: the reference model. */
@@ -33,9 +37,11 @@ function grants(caps: Capabilities): string[] {
   for (const [capability, actions] of Object.entries(caps.orgCapabilities)) {
     for (const action of actions ?? []) out.push(`org ${capability} ${action}`);
   }
-  for (const [dataset, lists] of Object.entries(caps.datasetCapabilities)) {
-    for (const [capability, actions] of Object.entries(lists)) {
-      for (const action of actions ?? []) out.push(`${dataset} ${capability} ${action}`);
+  for (const field of SCOPED_FIELDS) {
+    for (const [name, lists] of Object.entries(caps[field])) {
+      for (const [capability, actions] of Object.entries(lists as Record<string, string[] | null>)) {
+        for (const action of actions ?? []) out.push(`${field} ${name} ${capability} ${action}`);
+      }
     }
   }
   return out;
@@ -44,8 +50,8 @@ function grants(caps: Capabilities): string[] {
 function heldByModel(holder: Capabilities, grant: string): boolean {
   const held = new Set(grants(holder));
   if (held.has(grant)) return true;
-  const [where, capability, action] = grant.split(' ');
-  return where !== 'org' && held.has(`${ALL_DATASETS} ${capability} ${action}`);
+  const [field, , capability, action] = grant.split(' ');
+  return field !== 'org' && held.has(`${field} ${WILDCARD} ${capability} ${action}`);
 }
 
 describe('assertGrantable', () => {
@@ -86,19 +92,21 @@ describe('normalizeCapabilities', () => {
     );
   });
 
-  it('orders datasets by name and actions as the spec lists them, dropping empty grants', () => {
+  it('orders names and actions canonically, dropping empty and null grants', () => {
     expect(
       normalizeCapabilities(catalog, {
-        orgCapabilities: { users: ['delete', 'create'], billing: [] },
+        orgCapabilities: { users: ['delete', 'create'], billing: [], apiTokens: null },
         datasetCapabilities: {
           zeta: { query: ['read'] },
-          alpha: { starredQueries: ['update', 'read'] },
+          alpha: { starredQueries: ['update', 'read'], ingest: null },
           empty: {},
         },
+        viewCapabilities: null,
       }),
     ).toEqual({
       orgCapabilities: { users: ['create', 'delete'] },
       datasetCapabilities: { alpha: { starredQueries: ['read', 'update'] }, zeta: { query: ['read'] } },
+      viewCapabilities: {},
     });
   });
 });
@@ -106,12 +114,10 @@ describe('normalizeCapabilities', () => {
 describe('allCapabilities', () => {
   it('holds every capability and action the spec defines, on *', () => {
     const admin = allCapabilities(catalog);
-    expect(Object.keys(admin.orgCapabilities)).toEqual([...catalog.org.keys()]);
-    expect(Object.keys(admin.datasetCapabilities)).toEqual([ALL_DATASETS]);
-    for (const [capability, actions] of catalog.dataset) {
-      expect((admin.datasetCapabilities[ALL_DATASETS] as Record<string, unknown>)[capability]).toEqual(
-        actions,
-      );
+    expect(Object.entries(admin.orgCapabilities)).toEqual([...catalog.org]);
+    for (const field of SCOPED_FIELDS) {
+      expect(Object.keys(admin[field])).toEqual([WILDCARD]);
+      expect(Object.entries(admin[field][WILDCARD] ?? {})).toEqual([...catalog.scoped[field]]);
     }
   });
 });

@@ -1,0 +1,86 @@
+// getAPITokens, happy paths: every live token, oldest first, as created; pages that add up to the whole.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { expectAnswer } from '../../test/contract.js';
+import { createHarness, type Harness } from '../../test/harness.js';
+
+let harness: Harness;
+beforeEach(async () => {
+  harness = await createHarness();
+});
+
+const list = (query = '') =>
+  expectAnswer(harness.as(harness.adminSecret).get(`/tokens${query}`), 'get', '/tokens', 200);
+
+async function createTokens(count: number) {
+  const created = [];
+  for (let i = 0; i < count; i++) {
+    const { body } = await harness.createToken(harness.adminSecret, {
+      name: `token-${i}`,
+      datasetCapabilities: { [`ds-${i}`]: { query: ['read'] } },
+    });
+    const { token: _secret, ...withoutSecret } = body;
+    created.push(withoutSecret);
+    harness.clock.advance(1); // distinct creation times; ties are ordered by id, tested below
+  }
+  return created;
+}
+
+describe('getAPITokens', () => {
+  it('answers every token, oldest first, each exactly as created less its secret', async () => {
+    const created = await createTokens(3);
+    const answer = await list();
+    expect(answer.body.map((token: { id: string }) => token.id)).toEqual([
+      harness.admin.id,
+      ...created.map((t) => t.id),
+    ]);
+    expect(answer.body.slice(1)).toStrictEqual(created);
+    expect(answer.headers.link).toBeUndefined();
+    for (const token of answer.body) expect(token).not.toHaveProperty('token');
+  });
+
+  it('leaves out expired and deleted tokens', async () => {
+    const [kept, deleted] = await createTokens(2);
+    await harness.createToken(harness.adminSecret, {
+      name: 'expiring',
+      expiresAt: new Date(harness.clock().getTime() + 10).toISOString(),
+    });
+    await harness.as(harness.adminSecret).delete(`/tokens/${deleted?.id}`).expect(204);
+    harness.clock.advance(10);
+    const ids = (await list()).body.map((token: { id: string }) => token.id);
+    expect(ids).toEqual([harness.admin.id, kept?.id]);
+  });
+
+  it('pages with limit and a Link to the next page, adding up to the whole list', async () => {
+    await createTokens(6);
+    const whole = (await list()).body;
+    const pages = [];
+    let query = '?limit=3';
+    for (let guard = 0; guard < 10; guard++) {
+      const answer = await list(query);
+      expect(answer.body.length).toBeLessThanOrEqual(3);
+      pages.push(...answer.body);
+      const link = answer.headers.link;
+      if (link === undefined) break;
+      const match = /^<\/v2\/tokens(\?limit=3&cursor=[A-Za-z0-9_-]+)>; rel="next"$/.exec(link);
+      expect(match, link).not.toBeNull();
+      query = match?.[1] as string;
+    }
+    expect(pages).toStrictEqual(whole);
+  });
+
+  it('orders tokens created in the same millisecond by id, so pages never skip or repeat one', async () => {
+    for (let i = 0; i < 5; i++) await harness.createToken(harness.adminSecret, { name: `same-ms-${i}` });
+    const whole = (await list()).body;
+    const first = await list('?limit=2');
+    const cursor = /cursor=([^>]+)>/.exec(first.headers.link ?? '')?.[1];
+    const rest = (await list(`?cursor=${cursor}`)).body;
+    expect([...first.body, ...rest]).toStrictEqual(whole);
+  });
+
+  it('gives no Link when the page holds the last token', async () => {
+    await createTokens(1);
+    const answer = await list('?limit=2');
+    expect(answer.body).toHaveLength(2);
+    expect(answer.headers.link).toBeUndefined();
+  });
+});

@@ -1,0 +1,115 @@
+// regenerateAPIToken, security: apiTokens:update is required, and nobody obtains a stronger token by rotating it.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectAnswer } from '../../test/contract.js';
+import { createHarness, type Harness } from '../../test/harness.js';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await createHarness();
+});
+
+const inFuture = (ms: number) => new Date(harness.clock().getTime() + ms).toISOString();
+
+const regenerate = (
+  secret: string | undefined,
+  id: string,
+  body: object,
+  status: number,
+  message?: string | RegExp,
+) =>
+  expectAnswer(
+    harness.as(secret).post(`/tokens/${id}/regenerate`, body),
+    'post',
+    '/tokens/{id}/regenerate',
+    status,
+    message,
+  );
+
+describe('regenerateAPIToken security', () => {
+  it('refuses an anonymous caller with 401', () =>
+    regenerate(undefined, harness.admin.id, { existingTokenExpiresAt: inFuture(1000) }, 401));
+
+  it('refuses a caller without apiTokens:update with 403', async () => {
+    const { body: target } = await harness.createToken(harness.adminSecret, { name: 'target' });
+    const secret = await harness.callerWith({ orgCapabilities: { apiTokens: ['create', 'read', 'delete'] } });
+    await regenerate(
+      secret,
+      target.id,
+      { existingTokenExpiresAt: inFuture(1000) },
+      403,
+      /apiTokens.*'update'/,
+    );
+  });
+
+  it('refuses to rotate a token stronger than the caller, which would hand it the stronger secret', async () => {
+    const secret = await harness.callerWith({ orgCapabilities: { apiTokens: ['update'] } });
+    await regenerate(
+      secret,
+      harness.admin.id,
+      { existingTokenExpiresAt: inFuture(1000) },
+      403,
+      'cannot grant',
+    );
+    // The admin token was not touched: no grace period was set on it.
+    const admin = await harness.as(harness.adminSecret).get(`/tokens/${harness.admin.id}`);
+    expect(admin.body.expiresAt).toBeNull();
+  });
+
+  it('refuses a newToken granting more than the caller holds, naming the field in newToken', async () => {
+    const secret = await harness.callerWith({
+      orgCapabilities: { apiTokens: ['update'] },
+      datasetCapabilities: { logs: { query: ['read'] } },
+    });
+    const { body: target } = await harness.createToken(harness.adminSecret, {
+      name: 'target',
+      datasetCapabilities: { logs: { query: ['read'] } },
+    });
+    await regenerate(
+      secret,
+      target.id,
+      {
+        existingTokenExpiresAt: inFuture(1000),
+        newToken: { name: 'wider', datasetCapabilities: { '*': { query: ['read'] } } },
+      },
+      403,
+      "body.newToken.datasetCapabilities.*.query: cannot grant 'read'",
+    );
+    await regenerate(
+      secret,
+      target.id,
+      {
+        existingTokenExpiresAt: inFuture(1000),
+        newToken: { name: 'same', datasetCapabilities: { logs: { query: ['read'] } } },
+      },
+      200,
+    );
+  });
+
+  it('leaves one consistent state when regenerates and deletes of one token race: one replacement at most, no 5xx', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { body: target } = await harness.createToken(harness.adminSecret, { name: `raced-${round}` });
+      const body = { existingTokenExpiresAt: inFuture(60_000) };
+      // Six regenerates and one delete, started in an order that changes each round.
+      const kinds = ['delete', ...Array.from({ length: 6 }, () => 'regenerate')];
+      if (round % 2 === 0) kinds.reverse();
+      const answers = await Promise.all(
+        kinds.map((kind) =>
+          kind === 'delete'
+            ? harness.as(harness.adminSecret).delete(`/tokens/${target.id}`)
+            : harness.as(harness.adminSecret).post(`/tokens/${target.id}/regenerate`, body),
+        ),
+      );
+      const regenerates = answers.filter((_, index) => kinds[index] === 'regenerate');
+      for (const answer of answers) expect([200, 204, 404, 409]).toContain(answer.status);
+      const replaced = regenerates.filter((answer) => answer.status === 200);
+      expect(replaced.length).toBeLessThanOrEqual(1);
+      const listed = (await harness.as(harness.adminSecret).get('/tokens')).body as {
+        id: string;
+        name: string;
+      }[];
+      expect(
+        listed.filter((token) => token.name === `raced-${round}` && token.id !== target.id),
+      ).toHaveLength(replaced.length);
+    }
+  });
+});
