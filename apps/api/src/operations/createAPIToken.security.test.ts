@@ -1,7 +1,7 @@
 // createAPIToken, security: who may create, and that nobody can grant more than they hold.
 import supertest from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectAnswerMatchesSpec } from '../../test/contract.js';
+import { expectAnswer } from '../../test/contract.js';
 import { catalog, createHarness, type Harness, NAMES, scopedCapabilities } from '../../test/harness.js';
 
 let harness: Harness;
@@ -11,17 +11,8 @@ beforeAll(async () => {
 
 const CREATE_TOKENS = { apiTokens: ['create' as const] };
 
-async function expectStatus(
-  request: PromiseLike<supertest.Response>,
-  status: number,
-  message?: string | RegExp,
-) {
-  const answer = await request;
-  expect(answer.status, JSON.stringify(answer.body)).toBe(status);
-  expectAnswerMatchesSpec(answer, 'post', '/tokens');
-  if (message !== undefined) expect(answer.body.message).toMatch(message);
-  return answer;
-}
+const expectStatus = (request: PromiseLike<supertest.Response>, status: number, message?: string | RegExp) =>
+  expectAnswer(request, 'post', '/tokens', status, message);
 
 describe('createAPIToken authentication', () => {
   const withAuthorization = (value: string) =>
