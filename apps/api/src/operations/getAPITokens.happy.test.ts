@@ -14,13 +14,14 @@ const list = (query = '') =>
 async function createTokens(count: number) {
   const created = [];
   for (let i = 0; i < count; i++) {
+    // Distinct creation times, after the bootstrap token's; same-millisecond ties are ordered by id, tested below.
+    harness.clock.advance(1);
     const { body } = await harness.createToken(harness.adminSecret, {
       name: `token-${i}`,
       datasetCapabilities: { [`ds-${i}`]: { query: ['read'] } },
     });
     const { token: _secret, ...withoutSecret } = body;
     created.push(withoutSecret);
-    harness.clock.advance(1); // distinct creation times; ties are ordered by id, tested below
   }
   return created;
 }
