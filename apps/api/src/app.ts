@@ -5,8 +5,13 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { authenticate, authorize } from './http/auth.js';
-import { requireUtf8 } from './http/charset.js';
+import { requireUtf8, verifyUtf8 } from './http/charset.js';
 import { errorHandler, notFound } from './http/errors.js';
+import {
+  FailedAuthenticationLimiter,
+  limitRequestsPerToken,
+  type RateLimitConfig,
+} from './http/rateLimits.js';
 import { requestLogSerializers } from './logger.js';
 import { operationsRouter } from './operations/index.js';
 import type { OpenApiDocument } from './spec.js';
@@ -18,9 +23,10 @@ export interface AppDependencies {
   logger: Logger;
   /** Check every answer against the spec too; on in development and tests, off in production for speed. */
   validateResponses: boolean;
+  rateLimits: RateLimitConfig;
 }
 
-export function createApp({ tokens, spec, logger, validateResponses }: AppDependencies): Express {
+export function createApp({ tokens, spec, logger, validateResponses, rateLimits }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
   app.disable('x-powered-by');
@@ -32,9 +38,10 @@ export function createApp({ tokens, spec, logger, validateResponses }: AppDepend
     res.json({ status: 'ok' });
   });
 
-  app.use(basePath, authenticate(tokens));
+  app.use(basePath, authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
+  app.use(basePath, limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond));
   app.use(requireUtf8);
-  app.use(express.json({ limit: spec.info['x-max-request-body-bytes'] }));
+  app.use(express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }));
   app.use(
     OpenApiValidator.middleware({
       // The validator dereferences the document in place; it gets its own copy.

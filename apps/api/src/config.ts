@@ -1,4 +1,5 @@
 // Configuration from the environment, checked whole at start-up so a bad value stops the process with one clear line.
+import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
 import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
 
 export interface Config {
@@ -10,11 +11,21 @@ export interface Config {
   logLevel: string;
   /** Check answers against the spec too (every NODE_ENV but production). */
   validateResponses: boolean;
+  rateLimits: RateLimitConfig;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export class ConfigError extends Error {}
+
+/** A whole number ≥ 0 from the environment, or the default when unset. */
+function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw))
+    throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not a whole number ≥ 0`);
+  return Number(raw);
+}
 
 export function readConfig(env: NodeJS.ProcessEnv): Config {
   const port = Number(env.PORT ?? '3000');
@@ -37,5 +48,17 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     bootstrapToken,
     logLevel,
     validateResponses: env.NODE_ENV !== 'production',
+    rateLimits: {
+      failedAuthPerMinute: readCount(
+        env,
+        'RATE_LIMIT_FAILED_AUTH_PER_MIN',
+        DEFAULT_RATE_LIMITS.failedAuthPerMinute,
+      ),
+      requestsPerTokenPerSecond: readCount(
+        env,
+        'RATE_LIMIT_PER_TOKEN_PER_SEC',
+        DEFAULT_RATE_LIMITS.requestsPerTokenPerSecond,
+      ),
+    },
   };
 }

@@ -3,11 +3,18 @@
 /** An error whose message is safe to show the caller and names the field or header at fault. */
 export class ApiError extends Error {
   readonly status: number;
+  /** Headers the answer must carry, such as Retry-After. */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    status: number,
+    message: string,
+    options: { cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: options.cause });
     this.name = 'ApiError';
     this.status = status;
+    this.headers = options.headers ?? {};
   }
 }
 

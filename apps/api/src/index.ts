@@ -1,6 +1,7 @@
 // The process: read the environment, open and migrate the store, bootstrap, listen, and shut down cleanly on signals.
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { loadSpec } from './spec.js';
 import { openStore } from './store/sqlite.js';
@@ -44,10 +45,16 @@ async function main(): Promise<void> {
     fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);
   }
   const tokens = new TokenService({ store, catalog: readCapabilityCatalog(spec), clock: () => new Date() });
-  const app = createApp({ tokens, spec, logger, validateResponses: config.validateResponses });
+  const app = createApp({
+    tokens,
+    spec,
+    logger,
+    validateResponses: config.validateResponses,
+    rateLimits: config.rateLimits,
+  });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(app).listen(config.port, config.host);
   await new Promise<void>((resolve) => {
     server.once('listening', resolve);
     server.once('error', (err: NodeJS.ErrnoException) => {

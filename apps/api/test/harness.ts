@@ -2,6 +2,7 @@
 import type { Express } from 'express';
 import supertest from 'supertest';
 import { createApp } from '../src/app.js';
+import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger } from '../src/logger.js';
 import { loadSpec } from '../src/spec.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
@@ -61,9 +62,19 @@ export interface Harness {
   };
 }
 
-export async function createHarness(options: { storePath?: string } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** A database file; default in memory. */
+  storePath?: string;
+  busyTimeoutMs?: number;
+  /** Default: none, so that cases making many failed or rapid requests are not refused for it. */
+  rateLimits?: RateLimitConfig;
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = manualClock();
-  const store = new SqliteTokenStore(options.storePath ?? ':memory:');
+  const store = new SqliteTokenStore(options.storePath ?? ':memory:', {
+    busyTimeoutMs: options.busyTimeoutMs,
+  });
   const tokens = new TokenService({ store, catalog, clock });
   const bootstrapped = await tokens.bootstrap();
   const adminSecret = bootstrapped?.generatedSecret;
@@ -73,7 +84,13 @@ export async function createHarness(options: { storePath?: string } = {}): Promi
 
   const logLines: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
-  const app = createApp({ tokens, spec, logger, validateResponses: true });
+  const app = createApp({
+    tokens,
+    spec,
+    logger,
+    validateResponses: true,
+    rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
+  });
 
   const base = spec.servers[0]?.url ?? '';
   const as: Harness['as'] = (secret) => {

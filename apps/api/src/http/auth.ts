@@ -4,6 +4,7 @@ import { unauthorized } from '../errors.js';
 import type { OperationObject } from '../spec.js';
 import { assertHoldsRequired } from '../tokens/capabilities.js';
 import type { Caller, TokenService } from '../tokens/service.js';
+import type { FailedAuthenticationLimiter } from './rateLimits.js';
 
 declare global {
   namespace Express {
@@ -21,19 +22,22 @@ const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
  * Resolves the bearer secret to its token before anything else reads the request. It runs ahead of
  * body parsing and validation, so an anonymous client learns nothing about the request it sent.
  */
-export function authenticate(tokens: TokenService): RequestHandler {
+export function authenticate(tokens: TokenService, failures: FailedAuthenticationLimiter): RequestHandler {
   return async (req, res, next) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    await failures.assertNotBlocked(address);
+    const refuse = async (message: string): Promise<never> => {
+      await failures.recordFailure(address);
+      throw unauthorized(message);
+    };
     const header = req.get('authorization');
     if (header === undefined || header.trim() === '') {
-      throw unauthorized('Authorization: a bearer token is required (Authorization: Bearer <token>)');
+      return refuse('Authorization: a bearer token is required (Authorization: Bearer <token>)');
     }
     const secret = BEARER.exec(header)?.[1];
-    if (secret === undefined) {
-      throw unauthorized("Authorization: malformed header, expected 'Bearer <token>'");
-    }
+    if (secret === undefined) return refuse("Authorization: malformed header, expected 'Bearer <token>'");
     const caller = await tokens.authenticate(secret);
-    if (caller === undefined)
-      throw unauthorized('Authorization: the bearer token is unknown, revoked or expired');
+    if (caller === undefined) return refuse('Authorization: the bearer token is unknown, revoked or expired');
     res.locals.caller = caller;
     next();
   };

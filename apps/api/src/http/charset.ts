@@ -1,4 +1,5 @@
-// Refuses request bodies in any charset but UTF-8, the only encoding JSON may use between systems (RFC 8259 §8.1).
+// JSON between systems is UTF-8 (RFC 8259 §8.1): other charsets are refused, and so are bodies that are not valid UTF-8.
+import { isUtf8 } from 'node:buffer';
 import contentType from 'content-type';
 import type { RequestHandler } from 'express';
 import { ApiError } from '../errors.js';
@@ -20,3 +21,11 @@ export const requireUtf8: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/**
+ * The body parser's `verify` hook: without it, invalid bytes would be decoded silently into U+FFFD
+ * and stored as a name the client never sent.
+ */
+export function verifyUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw new Error('body is not valid UTF-8');
+}

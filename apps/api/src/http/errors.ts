@@ -1,6 +1,16 @@
 // The one place errors leave: ApiError, validator and body-parser errors all become `{ code, message }`.
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ApiError } from '../errors.js';
+import { StoreUnavailableError } from '../store/store.js';
+
+/** How long a client should wait after a 503 before it retries. */
+const RETRY_UNAVAILABLE_AFTER_SECONDS = 5;
+
+interface Described {
+  status: number;
+  message: string;
+  headers?: Readonly<Record<string, string>>;
+}
 
 /** How many validation problems one message lists; the rest are counted, so a hostile body cannot bloat it. */
 const MAX_LISTED_PROBLEMS = 5;
@@ -82,6 +92,8 @@ function describeBodyParserError(err: BodyParserError): { status: number; messag
       };
     case 'entity.parse.failed':
       return { status: 400, message: 'body: malformed JSON' };
+    case 'entity.verify.failed': // the only verification is requireUtf8's
+      return { status: 400, message: 'body: not valid UTF-8' };
     case 'encoding.unsupported':
       return { status: 415, message: 'Content-Encoding: unsupported, send the body uncompressed' };
     default:
@@ -110,17 +122,25 @@ function describeValidatorError(err: ValidatorError, req: Request): string {
   }
 }
 
-/** Status and caller-safe message for any error; 5xx never carry internals. */
-export function describeError(err: unknown, req: Request): { status: number; message: string } {
-  let described: { status: number; message: string };
-  if (err instanceof ApiError) described = { status: err.status, message: err.message };
-  else if (isBodyParserError(err)) described = describeBodyParserError(err);
-  else if (isValidatorError(err))
+/** Status, caller-safe message and headers for any error; 5xx never carry internals. */
+export function describeError(err: unknown, req: Request): Described {
+  if (err instanceof ApiError) return { status: err.status, message: err.message, headers: err.headers };
+  if (err instanceof StoreUnavailableError) {
+    return {
+      status: 503,
+      message: `the token store is unavailable (${err.reason}); nothing was changed, retry later`,
+      headers: { 'Retry-After': String(RETRY_UNAVAILABLE_AFTER_SECONDS) },
+    };
+  }
+  let described: Described = { status: 500, message: 'internal server error' };
+  if (isBodyParserError(err)) described = describeBodyParserError(err);
+  else if (isValidatorError(err)) {
     described = { status: err.status, message: describeValidatorError(err, req) };
-  else described = { status: 500, message: 'internal server error' };
-  if (described.status < 400 || described.status > 599)
-    described = { status: 500, message: 'internal server error' };
-  if (described.status >= 500) described.message = 'internal server error';
+    if (err.status === 405 && err.headers?.Allow !== undefined)
+      described.headers = { Allow: err.headers.Allow };
+  }
+  if (described.status < 400 || described.status >= 500)
+    return { status: 500, message: 'internal server error' };
   return described;
 }
 
@@ -133,10 +153,10 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     next(err);
     return;
   }
-  const { status, message } = describeError(err, req);
-  if (status >= 500) req.log.error({ err }, 'request failed');
-  if (status === 405 && isValidatorError(err) && err.headers?.Allow !== undefined)
-    res.set('Allow', err.headers.Allow);
+  const { status, message, headers } = describeError(err, req);
+  if (status === 500) req.log.error({ err }, 'request failed');
+  else if (status === 503) req.log.warn({ err }, 'token store unavailable');
+  if (headers !== undefined) res.set(headers);
   if (status === 401) {
     // RFC 6750 §3: say which scheme to use, and that the token sent (if any) was refused.
     const sentToken = req.get('authorization') !== undefined;

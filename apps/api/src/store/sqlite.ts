@@ -3,7 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from './migrations.js';
-import type { ListPosition, RegenerateOutcome, RegenerateRequest, TokenRecord, TokenStore } from './store.js';
+import {
+  type ListPosition,
+  type RegenerateOutcome,
+  type RegenerateRequest,
+  StoreUnavailableError,
+  type TokenRecord,
+  type TokenStore,
+} from './store.js';
 
 interface TokenRow {
   id: string;
@@ -44,6 +51,29 @@ const toRow = (token: TokenRecord, secretDigest: Buffer) => ({
   secretDigest,
 });
 
+/** SQLite result codes that mean "not now" rather than "never": the environment, not the request. */
+const TRANSIENT_FAILURES: [prefix: string, reason: string][] = [
+  ['SQLITE_FULL', 'disk full'],
+  ['SQLITE_READONLY', 'database is read-only'],
+  ['SQLITE_BUSY', 'database is locked'],
+  ['SQLITE_LOCKED', 'database is locked'],
+  ['SQLITE_IOERR', 'disk I/O error'],
+  ['SQLITE_CANTOPEN', 'database file cannot be opened'],
+  ['SQLITE_PROTOCOL', 'database is locked'],
+];
+
+/** Runs a statement, turning the environment's failures into StoreUnavailableError; anything else is a bug. */
+function guarded<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    const code = err instanceof Database.SqliteError ? err.code : undefined;
+    const failure = TRANSIENT_FAILURES.find(([prefix]) => code?.startsWith(prefix));
+    if (failure !== undefined) throw new StoreUnavailableError(failure[1], { cause: err });
+    throw err;
+  }
+}
+
 /** Brings the schema up to date in one transaction; refuses a database newer than this code. */
 export function migrate(db: Database.Database): void {
   const applied = db.pragma('user_version', { simple: true }) as number;
@@ -63,14 +93,18 @@ export class SqliteTokenStore implements TokenStore {
   readonly #statements;
   readonly #regenerate: (request: RegenerateRequest) => RegenerateOutcome;
 
-  /** Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:', and migrates it. */
-  constructor(path: string) {
+  /**
+   * Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:', and
+   * migrates it. A write that finds the database locked waits up to `busyTimeoutMs`, then fails as
+   * unavailable.
+   */
+  constructor(path: string, { busyTimeoutMs = 5000 }: { busyTimeoutMs?: number } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
     // FULL: a commit is on disk before the answer leaves, so an acknowledged write survives a crash or power loss.
     this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     migrate(this.#db);
 
     const db = this.#db;
@@ -121,16 +155,16 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async insert(token: TokenRecord, secretDigest: Buffer): Promise<void> {
-    this.#statements.insert.run(toRow(token, secretDigest));
+    guarded(() => this.#statements.insert.run(toRow(token, secretDigest)));
   }
 
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {
-    const row = this.#statements.findByDigest.get(secretDigest);
+    const row = guarded(() => this.#statements.findByDigest.get(secretDigest));
     return row === undefined ? undefined : toRecord(row);
   }
 
   async findById(id: string, now: Date): Promise<TokenRecord | undefined> {
-    const row = this.#statements.findById.get({ id, now: now.getTime() });
+    const row = guarded(() => this.#statements.findById.get({ id, now: now.getTime() }));
     return row === undefined ? undefined : toRecord(row);
   }
 
@@ -143,27 +177,28 @@ export class SqliteTokenStore implements TokenStore {
     limit?: number;
     after?: ListPosition;
   }): Promise<TokenRecord[]> {
-    return this.#statements.list
-      .all({
+    const rows = guarded(() =>
+      this.#statements.list.all({
         now: now.getTime(),
         // Before every real position: created_at is never negative.
         afterCreatedAt: after?.createdAt.getTime() ?? -1,
         afterId: after?.id ?? '',
         limit: limit ?? -1, // SQLite: a negative LIMIT means no limit
-      })
-      .map(toRecord);
+      }),
+    );
+    return rows.map(toRecord);
   }
 
   async delete(id: string, now: Date): Promise<boolean> {
-    return this.#statements.delete.run({ id, now: now.getTime() }).changes > 0;
+    return guarded(() => this.#statements.delete.run({ id, now: now.getTime() })).changes > 0;
   }
 
   async regenerate(request: RegenerateRequest): Promise<RegenerateOutcome> {
-    return this.#regenerate(request);
+    return guarded(() => this.#regenerate(request));
   }
 
   async count(): Promise<number> {
-    return this.#statements.count.get()?.count ?? 0;
+    return guarded(() => this.#statements.count.get())?.count ?? 0;
   }
 
   async close(): Promise<void> {

@@ -121,8 +121,16 @@ export function normalizeCapabilities(
   };
 }
 
+/**
+ * The actions `lists` grants for `key`, reading own properties only: keys come from requests, and
+ * a dataset named `constructor` must not find Object.prototype's.
+ */
+function own<T>(lists: Readonly<Record<string, T>> | null | undefined, key: string): T | undefined {
+  return lists != null && Object.hasOwn(lists, key) ? lists[key] : undefined;
+}
+
 function holdsOrgAction(holder: Capabilities, capability: string, action: string): boolean {
-  return ((holder.orgCapabilities as ActionLists)[capability] ?? []).includes(action);
+  return (own(holder.orgCapabilities as ActionLists, capability) ?? []).includes(action);
 }
 
 /** A scoped action is held on the name itself or on `*` (so an action on `*` only on `*`). */
@@ -133,7 +141,8 @@ function holdsScopedAction(
   capability: string,
   action: string,
 ) {
-  const on = (key: string) => ((holder[field] as ScopedLists)[key]?.[capability] ?? []).includes(action);
+  const on = (key: string) =>
+    (own(own(holder[field] as ScopedLists, key), capability) ?? []).includes(action);
   return on(WILDCARD) || on(name);
 }
 

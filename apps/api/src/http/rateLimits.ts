@@ -1,0 +1,77 @@
+// Abuse limits: failed authentications per client address, and requests per token. 0 disables either.
+import type { RequestHandler } from 'express';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { ApiError } from '../errors.js';
+
+export interface RateLimitConfig {
+  /** Failed authentications allowed per client address per minute (RATE_LIMIT_FAILED_AUTH_PER_MIN). */
+  failedAuthPerMinute: number;
+  /** Requests allowed per token per second (RATE_LIMIT_PER_TOKEN_PER_SEC). */
+  requestsPerTokenPerSecond: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
+  failedAuthPerMinute: 60,
+  requestsPerTokenPerSecond: 50,
+};
+
+export const NO_RATE_LIMITS: RateLimitConfig = { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 0 };
+
+const tooManyRequests = (message: string, msBeforeNext: number) => {
+  const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  return new ApiError(429, `${message}; retry after ${seconds} s`, {
+    headers: { 'Retry-After': String(seconds) },
+  });
+};
+
+/**
+ * Counts only failures, and checks before authenticating, so a client that authenticates
+ * correctly is never slowed by its own successful requests; once an address has failed
+ * `perMinute` times, every request from it is refused until the window ends. The counters are
+ * per process (in memory); the limiter's interface has shared-store variants for replicas.
+ */
+export class FailedAuthenticationLimiter {
+  readonly #limiter: RateLimiterMemory | undefined;
+  readonly #perMinute: number;
+
+  constructor(perMinute: number) {
+    this.#perMinute = perMinute;
+    this.#limiter = perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : undefined;
+  }
+
+  async assertNotBlocked(address: string): Promise<void> {
+    const state = await this.#limiter?.get(address);
+    if (state != null && state.consumedPoints >= this.#perMinute) {
+      throw tooManyRequests(
+        'Authorization: too many failed authentications from this address',
+        state.msBeforeNext,
+      );
+    }
+  }
+
+  async recordFailure(address: string): Promise<void> {
+    // Past the limit consume() rejects; the refusal is assertNotBlocked's job, so that is not an error here.
+    await this.#limiter?.consume(address).catch((rejection: unknown) => {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    });
+  }
+}
+
+/** Refuses a token's requests beyond `perSecond` in a one-second window; runs after authentication. */
+export function limitRequestsPerToken(perSecond: number): RequestHandler {
+  if (perSecond <= 0) return (_req, _res, next) => next();
+  const limiter = new RateLimiterMemory({ points: perSecond, duration: 1 });
+  return async (_req, res, next) => {
+    const caller = res.locals.caller;
+    if (caller === undefined) return next();
+    try {
+      await limiter.consume(caller.id);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        throw tooManyRequests('Authorization: too many requests with this token', rejection.msBeforeNext);
+      }
+      throw rejection;
+    }
+    next();
+  };
+}
