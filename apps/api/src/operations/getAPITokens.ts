@@ -1,17 +1,28 @@
 // GET /tokens: live tokens, oldest first; with `limit`, a page and an RFC 8288 Link to the next one.
 import type { ApiToken, GetApiTokensData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
+import { badRequest } from '../errors.js';
 import type { OperationDependencies } from './index.js';
 
 type Query = NonNullable<GetApiTokensData['query']>;
+
+/**
+ * The validator has checked `limit` against the spec's range and coerced it to a number, but a
+ * run of hundreds of digits coerces to Infinity and slips past its bounds check.
+ */
+function parseLimit(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const limit = Number(raw);
+  if (!Number.isSafeInteger(limit)) throw badRequest('query.limit: must be a whole number');
+  return limit;
+}
 
 export function getAPITokens({ tokens }: OperationDependencies) {
   return async (
     req: Request<unknown, ApiToken[], unknown, Record<keyof Query, string | undefined>>,
     res: Response,
   ) => {
-    // The validator has checked both against the spec; the query string still holds them as text.
-    const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
+    const limit = parseLimit(req.query.limit);
     const page = await tokens.listTokens({ limit, cursor: req.query.cursor });
     if (limit !== undefined && page.nextCursor !== undefined) {
       const next = new URLSearchParams({ limit: String(limit), cursor: page.nextCursor });
