@@ -70,6 +70,9 @@ export interface HarnessOptions {
   rateLimits?: RateLimitConfig;
 }
 
+/** Every harness made in this test file, so the setup file can check their logs when the file ends. */
+export const harnesses: Harness[] = [];
+
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = manualClock();
   const store = new SqliteTokenStore(options.storePath ?? ':memory:', {
@@ -103,7 +106,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     };
   };
 
-  return {
+  const harness: Harness = {
     app,
     store,
     tokens,
@@ -118,4 +121,6 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     createToken: (secret, body) => as(secret).post('/tokens', body),
     as,
   };
+  harnesses.push(harness);
+  return harness;
 }

@@ -144,6 +144,16 @@ describe('start-up refusals: one line on stderr, non-zero exit', () => {
     expect(result.stderr).not.toContain('short-secret!');
   });
 
+  it.each([
+    ['a directory nobody can create files in', 'sqlite:/proc/tokens.db'],
+    ['a path through a file', 'sqlite:/dev/null/data/tokens.db'],
+  ])('an unwritable data directory: %s', async (_, url) => {
+    expectRefusal(
+      await runServerExpectingExit({ DATABASE_URL: url }),
+      /^api-tokens: cannot start: DATABASE_URL: /,
+    );
+  });
+
   it('an unsupported DATABASE_URL', async () => {
     expectRefusal(await runServerExpectingExit({ DATABASE_URL: 'mysql://localhost/tokens' }), /DATABASE_URL/);
   });

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catalog, manualClock } from '../../test/harness.js';
 import { TokenService } from '../tokens/service.js';
 import { migrations } from './migrations.js';
-import { openStore, SqliteTokenStore } from './sqlite.js';
+import { guarded, openStore, SqliteTokenStore } from './sqlite.js';
+import { StoreUnavailableError } from './store.js';
 
 let dir: string;
 beforeEach(() => {
@@ -103,4 +104,24 @@ describe('openStore', () => {
       }
     },
   );
+});
+
+describe('guarded', () => {
+  // A read-only disk cannot be made under a running store here: as root, remounting read-only is
+  // refused while files are open for writing. SQLite's refusal itself is real, from a read-only connection.
+  it("maps SQLite's read-only refusal to StoreUnavailableError, and leaves other errors alone", async () => {
+    const path = join(dir, 'tokens.db');
+    await new SqliteTokenStore(path).close();
+    const readOnly = new Database(path, { readonly: true });
+    try {
+      const write = () => readOnly.prepare("UPDATE tokens SET name = 'x'").run();
+      expect(() => guarded(write)).toThrow(StoreUnavailableError);
+      expect(() => guarded(write)).toThrow(/read-only/);
+      expect(() => guarded(() => readOnly.prepare('SELECT nonsense FROM nowhere').run())).toThrow(
+        Database.SqliteError,
+      );
+    } finally {
+      readOnly.close();
+    }
+  });
 });

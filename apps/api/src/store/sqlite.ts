@@ -63,7 +63,7 @@ const TRANSIENT_FAILURES: [prefix: string, reason: string][] = [
 ];
 
 /** Runs a statement, turning the environment's failures into StoreUnavailableError; anything else is a bug. */
-function guarded<T>(run: () => T): T {
+export function guarded<T>(run: () => T): T {
   try {
     return run();
   } catch (err) {
