@@ -242,3 +242,27 @@ describe('a token reads back exactly as it was answered', () => {
     expect(JSON.stringify(listed)).toBe(JSON.stringify(answered));
   });
 });
+
+describe('date-time edges', () => {
+  it('counts a leap second as the start of the next minute', async () => {
+    const answer = await create({ name: 'leap', expiresAt: '2031-06-30T23:59:60Z' });
+    expect(answer.body.expiresAt).toBe('2031-07-01T00:00:00.000Z');
+  });
+  it.each([
+    ['an offset that pushes it past year 9999 in UTC', '9999-12-31T23:00:00-05:00'],
+    ['an offset without a colon', '2031-06-30T23:59:59+0100'],
+    ['an offset of hours only', '2031-06-30T23:59:59+01'],
+  ])('refuses %s', async (_, expiresAt) => {
+    await expectAnswer(
+      harness.createToken(harness.adminSecret, { name: 'x', expiresAt }),
+      'post',
+      '/tokens',
+      400,
+      'body.expiresAt',
+    );
+  });
+  it('accepts the last instant of year 9999', async () => {
+    const answer = await create({ name: 'far', expiresAt: '9999-12-31T23:59:59.999Z' });
+    expect(answer.body.expiresAt).toBe('9999-12-31T23:59:59.999Z');
+  });
+});

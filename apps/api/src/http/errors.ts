@@ -49,7 +49,7 @@ const isBodyParserError = (err: unknown): err is BodyParserError =>
 
 /** '/body/orgCapabilities/billing/0' → 'body.orgCapabilities.billing[0]'; undefined for a route path. */
 function fieldName(path: string | undefined): string | undefined {
-  const match = /^[/.]?(body|query|headers|path|params|cookies)([/.].*)?$/.exec(path ?? '');
+  const match = /^[/.]?(body|query|headers|path|params|cookies)([/.].*)?$/s.exec(path ?? '');
   if (match === null) return undefined;
   const segments = (match[2] ?? '').split(/[/.]/).filter((segment) => segment !== '');
   return segments.reduce(

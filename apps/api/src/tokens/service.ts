@@ -24,6 +24,9 @@ export type Caller = TokenRecord;
 
 export const BOOTSTRAP_TOKEN_NAME = 'bootstrap-admin';
 
+/** The last instant an RFC 3339 date-time can name in UTC. */
+const LAST_RFC3339_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** Go's zero time.Time, which Axiom's Go client sends for "no expiry". */
 const GO_ZERO_TIME = new Date('0001-01-01T00:00:00Z').getTime();
 
@@ -216,9 +219,17 @@ export class TokenService {
     return token.expiresAt !== null && token.expiresAt.getTime() <= this.#clock().getTime();
   }
 
+  /** An RFC 3339 date-time the spec's DateTime pattern has let through, as a Date. */
   #parseDate(field: string, value: string): Date {
-    const date = new Date(value);
+    // Date cannot parse a leap second; RFC 3339's 23:59:60 is the instant the next minute starts.
+    const leap = /^(.*[Tt]\d\d:\d\d:)60(\.\d+)?(.*)$/.exec(value);
+    const date = leap
+      ? new Date(new Date(`${leap[1]}59${leap[2] ?? ''}${leap[3]}`).getTime() + 1000)
+      : new Date(value);
     if (Number.isNaN(date.getTime())) throw badRequest(`${field}: not a valid RFC 3339 date-time`);
+    // Beyond this, toISOString() answers a six-digit year, which is no RFC 3339 date-time.
+    if (date.getTime() > LAST_RFC3339_INSTANT)
+      throw badRequest(`${field}: must be before the year 10000 in UTC`);
     return date;
   }
 
