@@ -125,3 +125,45 @@ describe('guarded', () => {
     }
   });
 });
+
+describe('group commit', () => {
+  const record = (id: string) => ({
+    id,
+    name: id,
+    description: '',
+    expiresAt: null,
+    createdAt: new Date(0),
+    datasetCapabilities: {},
+    orgCapabilities: {},
+    viewCapabilities: {},
+  });
+  const digest = (n: number) => Buffer.alloc(32, n);
+
+  it('commits concurrent inserts together, and one bad row fails alone', async () => {
+    const store = new SqliteTokenStore(join(dir, 'tokens.db'));
+    const outcomes = await Promise.allSettled([
+      store.insert(record('a'), digest(1)),
+      store.insert(record('b'), digest(2)),
+      store.insert(record('a'), digest(3)), // the same id again: refused by the primary key
+      store.insert(record('c'), digest(4)),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect(await store.count()).toBe(3);
+    await store.close();
+  });
+
+  it('resolves an insert only once it is committed: a reopened store sees it', async () => {
+    const path = join(dir, 'tokens.db');
+    const store = new SqliteTokenStore(path);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.insert(record(`t${i}`), digest(i))));
+    const reader = new Database(path, { readonly: true });
+    expect((reader.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n).toBe(50);
+    reader.close();
+    await store.close();
+  });
+});
