@@ -70,7 +70,7 @@ describe('kill -9 during a burst of creates', () => {
     const server = await start();
     const answered: { id: string; token: string }[] = [];
     let failures = 0;
-    const burst = Array.from({ length: 200 }, async (_, i) => {
+    const burst = Array.from({ length: 2000 }, async (_, i) => {
       try {
         const answer = await call(server, 'POST', '/tokens', ADMIN, {
           name: `burst-${i}`,
@@ -83,7 +83,7 @@ describe('kill -9 during a burst of creates', () => {
       }
     });
     // Kill once part of the burst has been acknowledged, while the rest is in flight.
-    while (answered.length < 40) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (answered.length < 40) await new Promise((resolve) => setTimeout(resolve, 1));
     expect(await server.stop('SIGKILL')).toBeNull();
     await Promise.all(burst);
     expect(failures).toBeGreaterThan(0); // the kill really did land mid-burst
