@@ -1,0 +1,262 @@
+// `npm run bench`: the real server against a bare Express echo, A/B/A/B in one run, and against a 1,000,000-token store.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((arg) => /^--([^=]+)=(.*)$/.exec(arg))
+    .filter(Boolean)
+    .map(([, key, value]) => [key, value]),
+);
+const DURATION = Number(args.duration ?? 8); // seconds per measurement
+const ROUNDS = Number(args.rounds ?? 3); // A/B alternations
+const CONNECTIONS = Number(args.connections ?? 16);
+const STORED = Number(args.stored ?? 1_000_000);
+const ADMIN = 'bench_admin_secret_0123456789_abcdefgh';
+
+const TARGETS = {
+  createRatio: 0.6, // create ≥ 0.6× the echo's requests/s
+  readRatio: 0.8, // authenticated read ≥ 0.8×
+  p99Ratio: 2, // p99 latency ≤ 2× the echo's
+  storedTolerance: 0.1, // with 1M tokens: within 10% of an empty store
+  peakRssMiB: 200,
+  rssGrowth: 0.1, // RSS after the last round within 10% of after the first
+};
+
+const createBody = JSON.stringify({
+  name: 'bench',
+  description: 'benchmark token',
+  datasetCapabilities: { 'logs-prod': { ingest: ['create'], query: ['read'] }, traces: { query: ['read'] } },
+  orgCapabilities: { dashboards: ['read'], monitors: ['read', 'update'] },
+});
+
+async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForHealth(url) {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Starts a server process; stdout (the request log) goes to /dev/null, as a production log shipper would take it away. */
+async function startProcess(name, script, env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [script], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url);
+  return { name, child, url, peakRssKiB: 0 };
+}
+
+function rssKiB(pid, field = 'VmRSS') {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+}
+
+async function stop(server) {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+async function createReadToken(url) {
+  const response = await fetch(`${url}/v2/tokens`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'reader', orgCapabilities: { apiTokens: ['read'] } }),
+  });
+  if (response.status !== 200) throw new Error(`could not create the read token: ${response.status}`);
+  return response.json();
+}
+
+/** One autocannon measurement; samples the server's RSS while it runs. */
+async function measure(server, request, duration = DURATION) {
+  const sampler = setInterval(() => {
+    server.peakRssKiB = Math.max(server.peakRssKiB, rssKiB(server.child.pid));
+  }, 100);
+  const { path, ...options } = request;
+  const result = await autocannon({
+    url: `${server.url}${path}`,
+    connections: CONNECTIONS,
+    duration,
+    ...options,
+  });
+  clearInterval(sampler);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+const mean = (values) => values.reduce((sum, value) => sum + value, 0) / values.length;
+const fmt = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+function summarize(samples) {
+  return {
+    rps: mean(samples.map((sample) => sample.rps)),
+    p50: mean(samples.map((sample) => sample.p50)),
+    p99: mean(samples.map((sample) => sample.p99)),
+    errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
+  };
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), 'api-tokens-bench-'));
+  const serverEnv = (database) => ({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: `sqlite:${database}`,
+    BOOTSTRAP_TOKEN: ADMIN,
+    RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
+    RATE_LIMIT_PER_TOKEN_PER_SEC: '0',
+  });
+
+  console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}`);
+  console.log(`settings: ${CONNECTIONS} connections, ${DURATION} s per measurement, ${ROUNDS} A/B rounds\n`);
+
+  // The 1M-token store is seeded once through the store itself and kept for later runs.
+  const storedPath = join(root, 'bench', '.data', `tokens-${STORED}.db`);
+  if (!existsSync(storedPath)) {
+    mkdirSync(dirname(storedPath), { recursive: true });
+    console.log(`seeding ${fmt(STORED)} tokens into ${storedPath} (once; reused by later runs)…`);
+    await new Promise((resolve, reject) => {
+      const seeding = spawn(
+        process.execPath,
+        [join(root, 'bench', 'seed.mjs'), storedPath, String(STORED), ADMIN],
+        {
+          stdio: 'inherit',
+        },
+      );
+      seeding.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`seeding failed: ${code}`))));
+    });
+  }
+
+  const echo = await startProcess('echo', join(root, 'bench', 'echo-server.mjs'), {});
+  const empty = await startProcess(
+    'api',
+    join(root, 'apps', 'api', 'dist', 'index.js'),
+    serverEnv(join(work, 'empty.db')),
+  );
+  const stored = await startProcess(
+    'api-1M',
+    join(root, 'apps', 'api', 'dist', 'index.js'),
+    serverEnv(storedPath),
+  );
+
+  const reader = await createReadToken(empty.url);
+  const storedReader = await createReadToken(stored.url);
+  const create = {
+    method: 'POST',
+    path: '/v2/tokens',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: createBody,
+  };
+  const read = (token) => ({
+    method: 'GET',
+    path: `/v2/tokens/${token.id}`,
+    headers: { authorization: `Bearer ${token.token}` },
+  });
+  const echoRead = {
+    method: 'GET',
+    path: `/v2/tokens/${reader.id}`,
+    headers: { authorization: `Bearer ${reader.token}` },
+  };
+
+  // Warm-up: JIT, caches, connection pools; not counted.
+  for (const [server, request] of [
+    [echo, create],
+    [empty, create],
+    [stored, create],
+    [echo, echoRead],
+    [empty, read(reader)],
+    [stored, read(storedReader)],
+  ]) {
+    await measure(server, request, 2);
+  }
+
+  const samples = { echoCreate: [], create: [], storedCreate: [], echoRead: [], read: [], storedRead: [] };
+  const rssAfterRound = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    samples.echoCreate.push(await measure(echo, create));
+    samples.create.push(await measure(empty, create));
+    samples.storedCreate.push(await measure(stored, create));
+    samples.echoRead.push(await measure(echo, echoRead));
+    samples.read.push(await measure(empty, read(reader)));
+    samples.storedRead.push(await measure(stored, read(storedReader)));
+    rssAfterRound.push(rssKiB(empty.child.pid));
+    console.log(`round ${round}/${ROUNDS} done`);
+  }
+  const peakRssMiB = Math.max(rssKiB(empty.child.pid, 'VmHWM'), empty.peakRssKiB) / 1024;
+  const storedPeakRssMiB = Math.max(rssKiB(stored.child.pid, 'VmHWM'), stored.peakRssKiB) / 1024;
+  for (const server of [echo, empty, stored]) await stop(server);
+  rmSync(work, { recursive: true, force: true });
+
+  const s = Object.fromEntries(Object.entries(samples).map(([key, value]) => [key, summarize(value)]));
+  const rows = [
+    ['echo POST /v2/tokens', s.echoCreate, s.echoCreate],
+    ['api POST /v2/tokens (create)', s.create, s.echoCreate],
+    ['api POST /v2/tokens, 1M tokens stored', s.storedCreate, s.echoCreate],
+    ['echo GET /v2/tokens/{id}', s.echoRead, s.echoRead],
+    ['api GET /v2/tokens/{id} (authenticated read)', s.read, s.echoRead],
+    ['api GET /v2/tokens/{id}, 1M tokens stored', s.storedRead, s.echoRead],
+  ];
+  console.log('\n| endpoint | requests/s | p50 ms | p99 ms | errors | req/s vs echo | p99 vs echo |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [label, result, baseline] of rows) {
+    console.log(
+      `| ${label} | ${fmt(result.rps)} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ${result.errors} | ` +
+        `${fmt(result.rps / baseline.rps, 2)}× | ${fmt(result.p99 / Math.max(baseline.p99, 1), 2)}× |`,
+    );
+  }
+  const growth = (rssAfterRound.at(-1) - rssAfterRound[0]) / rssAfterRound[0];
+  console.log(
+    `\npeak RSS: ${fmt(peakRssMiB, 1)} MiB (empty store), ${fmt(storedPeakRssMiB, 1)} MiB (1M store); ` +
+      `RSS after each round: ${rssAfterRound.map((kib) => `${fmt(kib / 1024, 1)} MiB`).join(', ')}`,
+  );
+
+  const checks = [
+    ['create ≥ 0.6× echo req/s', s.create.rps / s.echoCreate.rps >= TARGETS.createRatio],
+    ['authenticated read ≥ 0.8× echo req/s', s.read.rps / s.echoRead.rps >= TARGETS.readRatio],
+    ['create p99 ≤ 2× echo p99', s.create.p99 <= TARGETS.p99Ratio * Math.max(s.echoCreate.p99, 1)],
+    ['read p99 ≤ 2× echo p99', s.read.p99 <= TARGETS.p99Ratio * Math.max(s.echoRead.p99, 1)],
+    [
+      '1M store: create within 10% of empty',
+      s.storedCreate.rps >= (1 - TARGETS.storedTolerance) * s.create.rps,
+    ],
+    ['1M store: read within 10% of empty', s.storedRead.rps >= (1 - TARGETS.storedTolerance) * s.read.rps],
+    ['peak RSS < 200 MiB', Math.max(peakRssMiB, storedPeakRssMiB) < TARGETS.peakRssMiB],
+    ['no RSS growth across rounds (< 10%)', growth < TARGETS.rssGrowth],
+    ['no errors', Object.values(s).every((result) => result.errors === 0)],
+  ];
+  console.log('\ntargets:');
+  for (const [label, met] of checks) console.log(`  ${met ? 'met   ' : 'MISSED'} ${label}`);
+  const missed = checks.filter(([, met]) => !met).length;
+  console.log(missed === 0 ? '\nall targets met' : `\n${missed} target(s) missed`);
+  process.exitCode = missed === 0 ? 0 : 1;
+}
+
+await main();
