@@ -29,4 +29,4 @@ app.get('/v2/tokens/:id', (req, res) => {
 app.get('/healthz', (_req, res) => {
   res.json({ status: 'ok' });
 });
-app.listen(Number(process.env.PORT), '127.0.0.1');
+app.listen(Number(process.argv[2]), '127.0.0.1');

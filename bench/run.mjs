@@ -60,7 +60,7 @@ async function waitForHealth(url) {
 /** Starts a server process; stdout (the request log) goes to /dev/null, as a production log shipper would take it away. */
 async function startProcess(name, script, env) {
   const port = await freePort();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [script, String(port)], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'inherit'],
