@@ -1,6 +1,7 @@
 // Configuration from the environment, checked whole at start-up so a bad value stops the process with one clear line.
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
 import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
+import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
 
 export interface Config {
   port: number;
@@ -12,6 +13,8 @@ export interface Config {
   /** Check answers against the spec too (every NODE_ENV but production). */
   validateResponses: boolean;
   rateLimits: RateLimitConfig;
+  /** Authenticated tokens kept in memory (AUTH_CACHE_SIZE); 0 disables. */
+  authCacheSize: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -48,6 +51,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     bootstrapToken,
     logLevel,
     validateResponses: env.NODE_ENV !== 'production',
+    authCacheSize: readCount(env, 'AUTH_CACHE_SIZE', DEFAULT_AUTH_CACHE_SIZE),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,

@@ -44,7 +44,12 @@ async function main(): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);
   }
-  const tokens = new TokenService({ store, catalog: readCapabilityCatalog(spec), clock: () => new Date() });
+  const tokens = new TokenService({
+    store,
+    catalog: readCapabilityCatalog(spec),
+    clock: () => new Date(),
+    authCacheSize: config.authCacheSize,
+  });
   const app = createApp({
     tokens,
     spec,

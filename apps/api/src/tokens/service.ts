@@ -67,22 +67,70 @@ function decodeCursor(cursor: string): ListPosition {
   return { createdAt: new Date(Number(match[1])), id: match[2] };
 }
 
+/** How many authenticated tokens to keep in memory by default (AUTH_CACHE_SIZE). */
+export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
+
 export class TokenService {
   readonly #store: TokenStore;
   readonly #catalog: CapabilityCatalog;
   readonly #clock: Clock;
 
-  constructor(deps: { store: TokenStore; catalog: CapabilityCatalog; clock: Clock }) {
+  /**
+   * Recently authenticated tokens by secret digest, least recently used first, so that a token
+   * used on every call costs no store read. Exact within this process: delete and regenerate drop
+   * the entry before they answer, expiry is checked on every use, and a read that raced with
+   * either is not cached (see #forgetEpoch). Only this process's changes are seen, which is all
+   * there are with the embedded store; a store shared by several processes needs size 0.
+   */
+  readonly #authenticated = new Map<string, TokenRecord>();
+  readonly #digestById = new Map<string, string>();
+  readonly #cacheSize: number;
+  /** Bumped whenever an entry is dropped: a store read that started before must not be cached. */
+  #forgetEpoch = 0;
+
+  constructor(deps: { store: TokenStore; catalog: CapabilityCatalog; clock: Clock; authCacheSize?: number }) {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#clock = deps.clock;
+    this.#cacheSize = deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE;
   }
 
   /** The live token a secret belongs to; undefined when it is unknown or has expired. */
   async authenticate(secret: string): Promise<Caller | undefined> {
-    const token = await this.#store.findByDigest(digestSecret(secret));
+    const digest = digestSecret(secret);
+    const key = digest.toString('base64');
+    let token = this.#authenticated.get(key);
+    if (token !== undefined) {
+      // Refresh its place: the least recently used entry is the one evicted.
+      this.#authenticated.delete(key);
+      this.#authenticated.set(key, token);
+    } else {
+      const epoch = this.#forgetEpoch;
+      token = await this.#store.findByDigest(digest);
+      if (token !== undefined && epoch === this.#forgetEpoch) this.#remember(key, token);
+    }
     if (token === undefined || this.#isExpired(token)) return undefined;
     return token;
+  }
+
+  #remember(key: string, token: TokenRecord): void {
+    if (this.#cacheSize <= 0) return;
+    this.#authenticated.set(key, token);
+    this.#digestById.set(token.id, key);
+    if (this.#authenticated.size > this.#cacheSize) {
+      const [oldestKey, oldest] = this.#authenticated.entries().next().value as [string, TokenRecord];
+      this.#authenticated.delete(oldestKey);
+      this.#digestById.delete(oldest.id);
+    }
+  }
+
+  /** Drops a token from the cache; called before a change to it is answered. */
+  #forget(id: string): void {
+    this.#forgetEpoch++;
+    const key = this.#digestById.get(id);
+    if (key === undefined) return;
+    this.#authenticated.delete(key);
+    this.#digestById.delete(id);
   }
 
   /** Creates a token holding at most what `caller` holds; the answer is the only place its secret appears. */
@@ -117,7 +165,11 @@ export class TokenService {
   }
 
   async deleteToken(id: string): Promise<void> {
-    if (!(await this.#store.delete(id, this.#clock()))) throw notFound(id);
+    // Forget before (a read racing the change is not cached) and after (one that cached meanwhile is dropped).
+    this.#forget(id);
+    const deleted = await this.#store.delete(id, this.#clock());
+    this.#forget(id);
+    if (!deleted) throw notFound(id);
   }
 
   /**
@@ -158,6 +210,7 @@ export class TokenService {
     );
 
     const secret = generateSecret();
+    this.#forget(id);
     const outcome = await this.#store.regenerate({
       id,
       now: this.#clock(),
@@ -165,6 +218,7 @@ export class TokenService {
       replacement,
       replacementSecretDigest: digestSecret(secret),
     });
+    this.#forget(id); // its expiry has changed
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'already_regenerated') {
       throw new ApiError(
