@@ -39,7 +39,8 @@ export function createApp({ tokens, spec, logger, validateResponses, rateLimits 
   });
 
   app.use(basePath, authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
-  app.use(basePath, limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond));
+  const perTokenLimit = limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond);
+  if (perTokenLimit !== undefined) app.use(basePath, perTokenLimit);
   app.use(requireUtf8);
   app.use(express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }));
   app.use(

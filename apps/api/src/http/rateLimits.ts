@@ -57,9 +57,12 @@ export class FailedAuthenticationLimiter {
   }
 }
 
-/** Refuses a token's requests beyond `perSecond` in a one-second window; runs after authentication. */
-export function limitRequestsPerToken(perSecond: number): RequestHandler {
-  if (perSecond <= 0) return (_req, _res, next) => next();
+/**
+ * Refuses a token's requests beyond `perSecond` in a one-second window; runs after authentication.
+ * Undefined when disabled, so that no middleware is mounted at all.
+ */
+export function limitRequestsPerToken(perSecond: number): RequestHandler | undefined {
+  if (perSecond <= 0) return undefined;
   const limiter = new RateLimiterMemory({ points: perSecond, duration: 1 });
   return async (_req, res, next) => {
     const caller = res.locals.caller;
