@@ -1,6 +1,7 @@
 // The test harness: an app over a fresh store, the bootstrap admin, and callers minted with exactly the capabilities a case needs.
 import type { Express } from 'express';
 import supertest from 'supertest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { createApp } from '../src/app.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger } from '../src/logger.js';
@@ -123,4 +124,15 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   };
   harnesses.push(harness);
   return harness;
+}
+
+/** Registers a check after every case of the file: the case left as many tokens stored as it found. */
+export function expectNoTokenChangeAfterEach(current: () => Harness): void {
+  let before = 0;
+  beforeEach(async () => {
+    before = await current().store.count();
+  });
+  afterEach(async () => {
+    expect(await current().store.count(), 'a refused request must change nothing').toBe(before);
+  });
 }

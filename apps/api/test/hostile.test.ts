@@ -3,16 +3,14 @@ import supertest from 'supertest';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { componentSchema } from '../src/spec.js';
 import { expectAnswer } from './contract.js';
-import { createHarness, type Harness, spec } from './harness.js';
+import { createHarness, expectNoTokenChangeAfterEach, type Harness, spec } from './harness.js';
 
 let harness: Harness;
-let tokensBefore: number;
 beforeAll(async () => {
   harness = await createHarness();
-  tokensBefore = await harness.store.count();
 });
-afterEach(async () => {
-  expect(await harness.store.count()).toBe(tokensBefore);
+expectNoTokenChangeAfterEach(() => harness);
+afterEach(() => {
   // Nothing a body said was merged into shared objects.
   expect(Object.prototype).not.toHaveProperty('polluted');
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();

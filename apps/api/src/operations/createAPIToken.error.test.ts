@@ -1,21 +1,23 @@
 // createAPIToken, bad input: each case gets a 4xx `{ code, message }` naming the field, and changes nothing.
 import supertest from 'supertest';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAnswer } from '../../test/contract.js';
-import { catalog, createHarness, type Harness, scopedCapabilities, spec } from '../../test/harness.js';
+import {
+  catalog,
+  createHarness,
+  expectNoTokenChangeAfterEach,
+  type Harness,
+  scopedCapabilities,
+  spec,
+} from '../../test/harness.js';
 import { componentSchema } from '../spec.js';
 import { SCOPED_FIELDS } from '../tokens/capabilities.js';
 
 let harness: Harness;
-let tokensBefore: number;
 beforeAll(async () => {
   harness = await createHarness();
-  tokensBefore = await harness.store.count();
 });
-afterEach(async () => {
-  // Bad input changes nothing: no case in this file may leave a token behind.
-  expect(await harness.store.count()).toBe(tokensBefore);
-});
+expectNoTokenChangeAfterEach(() => harness);
 
 const createAs = (body: unknown) => harness.createToken(harness.adminSecret, body);
 
