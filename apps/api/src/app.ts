@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { authenticate, authorize } from './http/auth.js';
 import { requireUtf8, verifyUtf8 } from './http/charset.js';
+import { crossOrigin } from './http/cors.js';
 import { errorHandler, notFound } from './http/errors.js';
 import {
   FailedAuthenticationLimiter,
@@ -24,9 +25,18 @@ export interface AppDependencies {
   /** Check every answer against the spec too; on in development and tests, off in production for speed. */
   validateResponses: boolean;
   rateLimits: RateLimitConfig;
+  /** Browser origins allowed to call the API (CORS_ORIGINS); none by default, so CORS is off. */
+  corsOrigins?: readonly string[];
 }
 
-export function createApp({ tokens, spec, logger, validateResponses, rateLimits }: AppDependencies): Express {
+export function createApp({
+  tokens,
+  spec,
+  logger,
+  validateResponses,
+  rateLimits,
+  corsOrigins = [],
+}: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
   app.disable('x-powered-by');
@@ -38,6 +48,8 @@ export function createApp({ tokens, spec, logger, validateResponses, rateLimits 
     res.json({ status: 'ok' });
   });
 
+  // Before authentication: a browser's preflight carries no credentials.
+  if (corsOrigins.length > 0) app.use(basePath, crossOrigin(corsOrigins));
   app.use(basePath, authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
   const perTokenLimit = limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond);
   if (perTokenLimit !== undefined) app.use(basePath, perTokenLimit);

@@ -15,11 +15,35 @@ export interface Config {
   rateLimits: RateLimitConfig;
   /** Authenticated tokens kept in memory (AUTH_CACHE_SIZE); 0 disables. */
   authCacheSize: number;
+  /** Browser origins allowed by CORS (CORS_ORIGINS, comma-separated); empty: CORS off. */
+  corsOrigins: string[];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export class ConfigError extends Error {}
+
+/** CORS_ORIGINS: comma-separated origins such as https://app.example.com; each must be scheme://host[:port]. */
+function readOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ConfigError(
+        `CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port])`,
+      );
+    }
+  }
+  return origins;
+}
 
 /** A whole number ≥ 0 from the environment, or the default when unset. */
 function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -52,6 +76,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     logLevel,
     validateResponses: env.NODE_ENV !== 'production',
     authCacheSize: readCount(env, 'AUTH_CACHE_SIZE', DEFAULT_AUTH_CACHE_SIZE),
+    corsOrigins: readOrigins(env.CORS_ORIGINS),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,

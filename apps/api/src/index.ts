@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     logger,
     validateResponses: config.validateResponses,
     rateLimits: config.rateLimits,
+    corsOrigins: config.corsOrigins,
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.

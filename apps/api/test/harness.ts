@@ -69,6 +69,7 @@ export interface HarnessOptions {
   busyTimeoutMs?: number;
   /** Default: none, so that cases making many failed or rapid requests are not refused for it. */
   rateLimits?: RateLimitConfig;
+  corsOrigins?: string[];
 }
 
 /** Every harness made in this test file, so the setup file can check their logs when the file ends. */
@@ -94,6 +95,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     logger,
     validateResponses: true,
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
+    corsOrigins: options.corsOrigins,
   });
 
   const base = spec.servers[0]?.url ?? '';

@@ -34,3 +34,28 @@ describe('response headers', () => {
     expect(preflight.headers['access-control-allow-methods']).toBeUndefined();
   });
 });
+
+describe('CORS_ORIGINS', () => {
+  const allowed = 'https://console.example.com';
+  it('lets exactly the configured origins call from a browser, preflight included', async () => {
+    const configured = await createHarness({ corsOrigins: [allowed] });
+    const preflight = await supertest(configured.app)
+      .options('/v2/tokens')
+      .set('Origin', allowed)
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'authorization,content-type');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(allowed);
+    expect(preflight.headers['access-control-allow-headers']).toMatch(/Authorization/);
+    const simple = await configured.as(configured.adminSecret).get('/tokens').set('Origin', allowed);
+    expect(simple.status).toBe(200);
+    expect(simple.headers['access-control-allow-origin']).toBe(allowed);
+    expect(simple.headers['access-control-expose-headers']).toMatch(/Link/);
+
+    const other = await configured
+      .as(configured.adminSecret)
+      .get('/tokens')
+      .set('Origin', 'https://evil.example');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
