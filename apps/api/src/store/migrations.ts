@@ -16,4 +16,8 @@ export const migrations: readonly string[] = [
   `ALTER TABLE tokens ADD COLUMN view_capabilities TEXT NOT NULL DEFAULT '{}';
    ALTER TABLE tokens ADD COLUMN replaced_by TEXT;
    CREATE INDEX tokens_by_creation ON tokens (created_at, id);`,
+  // Facts about the store itself, such as whether it has been bootstrapped. A store that already
+  // has tokens was bootstrapped by an earlier version.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+   INSERT INTO meta (key, value) SELECT 'bootstrapped', 'before migration 3' WHERE EXISTS (SELECT 1 FROM tokens);`,
 ];

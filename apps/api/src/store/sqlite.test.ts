@@ -167,3 +167,32 @@ describe('group commit', () => {
     await store.close();
   });
 });
+
+describe('insertFirst', () => {
+  it('stores the bootstrap token once in the life of the store, even after every token is deleted', async () => {
+    const store = new SqliteTokenStore(join(dir, 'tokens.db'));
+    const tokens = serviceOver(store);
+    const first = await tokens.bootstrap();
+    expect(first?.generatedSecret).toBeDefined();
+    const admin = await tokens.authenticate(first?.generatedSecret as string);
+    await tokens.deleteToken((admin as NonNullable<typeof admin>).id);
+    expect(await store.count()).toBe(0);
+    expect(await tokens.bootstrap('a'.repeat(40))).toBeUndefined();
+    expect(await tokens.authenticate('a'.repeat(40))).toBeUndefined();
+    await store.close();
+  });
+
+  it('counts a store with tokens from before the bootstrap record as bootstrapped', async () => {
+    const path = join(dir, 'tokens.db');
+    const db = new Database(path);
+    db.exec(migrations.slice(0, 2).join(';\n'));
+    db.pragma('user_version = 2');
+    db.prepare(
+      "INSERT INTO tokens (id, name, description, created_at, dataset_capabilities, org_capabilities, secret_digest) VALUES ('x', 'old', '', 0, '{}', '{}', zeroblob(32))",
+    ).run();
+    db.close();
+    const store = new SqliteTokenStore(path);
+    expect(await serviceOver(store).bootstrap()).toBeUndefined();
+    await store.close();
+  });
+});

@@ -4,6 +4,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrations } from './migrations.js';
 import {
+  type InsertOutcome,
+  type Issuer,
   type ListPosition,
   type RegenerateOutcome,
   type RegenerateRequest,
@@ -91,7 +93,8 @@ export function migrate(db: Database.Database): void {
 /** An insert waiting for the next group commit. */
 interface PendingInsert {
   row: ReturnType<typeof toRow>;
-  resolve: () => void;
+  issuer: Issuer | undefined;
+  resolve: (outcome: InsertOutcome) => void;
   reject: (err: unknown) => void;
 }
 
@@ -99,15 +102,16 @@ export class SqliteTokenStore implements TokenStore {
   readonly #db: Database.Database;
   readonly #statements;
   readonly #regenerate: (request: RegenerateRequest) => RegenerateOutcome;
-  readonly #insertAll: (rows: ReturnType<typeof toRow>[]) => void;
+  readonly #insertAll: (batch: PendingInsert[]) => InsertOutcome[];
+  readonly #insertFirst: (row: ReturnType<typeof toRow>) => boolean;
   #pending: PendingInsert[] = [];
 
   /**
    * Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:', and
    * migrates it. A write that finds the database locked waits up to `busyTimeoutMs`, then fails as
-   * unavailable.
+   * unavailable; kept short, since better-sqlite3 waits synchronously and the whole process waits too.
    */
-  constructor(path: string, { busyTimeoutMs = 5000 }: { busyTimeoutMs?: number } = {}) {
+  constructor(path: string, { busyTimeoutMs = 1000 }: { busyTimeoutMs?: number } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
@@ -142,10 +146,16 @@ export class SqliteTokenStore implements TokenStore {
         `SELECT id FROM tokens WHERE id = @id AND ${LIVE}`,
       ),
       count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
+      isBootstrapped: db.prepare<[], { key: string }>("SELECT key FROM meta WHERE key = 'bootstrapped'"),
+      markBootstrapped: db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('bootstrapped', ?)"),
     };
 
     const statements = this.#statements;
+    const issuerIsLive = (issuer: Issuer | undefined) =>
+      issuer === undefined ||
+      statements.exists.get({ id: issuer.id, now: issuer.now.getTime() }) !== undefined;
     this.#regenerate = db.transaction((request: RegenerateRequest): RegenerateOutcome => {
+      if (!issuerIsLive(request.issuer)) return 'issuer_gone';
       const now = request.now.getTime();
       const marked = statements.markReplaced.run({
         id: request.id,
@@ -161,8 +171,19 @@ export class SqliteTokenStore implements TokenStore {
       statements.insert.run(toRow(request.replacement, request.replacementSecretDigest));
       return 'regenerated';
     });
-    this.#insertAll = db.transaction((rows: ReturnType<typeof toRow>[]) => {
-      for (const row of rows) statements.insert.run(row);
+    this.#insertAll = db.transaction((batch: PendingInsert[]) =>
+      batch.map((pending): InsertOutcome => {
+        if (!issuerIsLive(pending.issuer)) return 'issuer_gone';
+        statements.insert.run(pending.row);
+        return 'inserted';
+      }),
+    );
+    this.#insertFirst = db.transaction((row: ReturnType<typeof toRow>) => {
+      if (statements.isBootstrapped.get() !== undefined || (statements.count.get()?.count ?? 0) > 0)
+        return false;
+      statements.insert.run(row);
+      statements.markBootstrapped.run(new Date().toISOString());
+      return true;
     });
   }
 
@@ -171,9 +192,9 @@ export class SqliteTokenStore implements TokenStore {
    * transaction, so concurrent creates share one fsync instead of queueing behind one each. Each
    * promise resolves only once its row is durably committed.
    */
-  insert(token: TokenRecord, secretDigest: Buffer): Promise<void> {
+  insert(token: TokenRecord, secretDigest: Buffer, issuer?: Issuer): Promise<InsertOutcome> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ row: toRow(token, secretDigest), resolve, reject });
+      this.#pending.push({ row: toRow(token, secretDigest), issuer, resolve, reject });
       if (this.#pending.length === 1) setImmediate(() => this.#commitPending());
     });
   }
@@ -182,23 +203,28 @@ export class SqliteTokenStore implements TokenStore {
     const batch = this.#pending;
     this.#pending = [];
     try {
-      guarded(() => this.#insertAll(batch.map((pending) => pending.row)));
-      for (const pending of batch) pending.resolve();
+      const outcomes = guarded(() => this.#insertAll(batch));
+      for (const [index, pending] of batch.entries()) pending.resolve(outcomes[index] ?? 'inserted');
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]?.reject(err);
+      // The environment failed (disk full, locked): every row would fail the same way, and retrying
+      // each would block the process once per row. Only a failure of the rows' own is split up.
+      if (batch.length === 1 || err instanceof StoreUnavailableError) {
+        for (const pending of batch) pending.reject(err);
         return;
       }
       // One bad row must not fail its neighbours: commit each on its own to find out whose it is.
       for (const pending of batch) {
         try {
-          guarded(() => this.#statements.insert.run(pending.row));
-          pending.resolve();
+          pending.resolve(guarded(() => this.#insertAll([pending]))[0] ?? 'inserted');
         } catch (rowError) {
           pending.reject(rowError);
         }
       }
     }
+  }
+
+  async insertFirst(token: TokenRecord, secretDigest: Buffer): Promise<boolean> {
+    return guarded(() => this.#insertFirst(toRow(token, secretDigest)));
   }
 
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {

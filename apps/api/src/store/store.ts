@@ -17,23 +17,41 @@ export interface ListPosition {
   id: string;
 }
 
+/**
+ * The token on whose authority a write is made. The write happens only if that token is still live
+ * at commit time, so a token revoked or expired while its request was in flight grants nothing.
+ */
+export interface Issuer {
+  id: string;
+  now: Date;
+}
+
+export type InsertOutcome = 'inserted' | 'issuer_gone';
+
 export interface RegenerateRequest {
   id: string;
   now: Date;
+  issuer: Issuer;
   /** The end of the old token's grace period; never extends its own expiry. */
   existingTokenExpiresAt: Date;
   replacement: TokenRecord;
   replacementSecretDigest: Buffer;
 }
 
-export type RegenerateOutcome = 'regenerated' | 'not_found' | 'already_regenerated';
+export type RegenerateOutcome = 'regenerated' | 'not_found' | 'already_regenerated' | 'issuer_gone';
 
 /**
  * Every read takes `now` and sees only live tokens (never expired at `now`), so expiry takes effect
  * to the millisecond without a background sweep. Writes are durable before they resolve.
  */
 export interface TokenStore {
-  insert(token: TokenRecord, secretDigest: Buffer): Promise<void>;
+  /** Stores a new token, if `issuer` (when given) is still live when the write commits. */
+  insert(token: TokenRecord, secretDigest: Buffer, issuer?: Issuer): Promise<InsertOutcome>;
+  /**
+   * Stores the bootstrap token, once in the life of the store: false when the store has ever had
+   * tokens, even if all were deleted since, so a revoked bootstrap secret never comes back.
+   */
+  insertFirst(token: TokenRecord, secretDigest: Buffer): Promise<boolean>;
   /** The token whose secret has this digest, expired or not: the caller decides what expiry means. */
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
   findById(id: string, now: Date): Promise<TokenRecord | undefined>;
@@ -42,8 +60,8 @@ export interface TokenStore {
   /** Whether a live token with this id existed (and now does not). */
   delete(id: string, now: Date): Promise<boolean>;
   /**
-   * In one transaction: if the token is live and not yet regenerated, cut its expiry to the grace
-   * period, mark it replaced, and insert the replacement.
+   * In one transaction: if the issuer is still live, and the token is live and not yet
+   * regenerated, cut its expiry to the grace period, mark it replaced, and insert the replacement.
    */
   regenerate(request: RegenerateRequest): Promise<RegenerateOutcome>;
   count(): Promise<number>;
