@@ -47,6 +47,10 @@ export function operationsRouter(spec: OpenApiDocument, deps: OperationDependenc
       const makeHandler = operations[operation.operationId];
       if (makeHandler === undefined)
         throw new Error(`spec: no handler for operation ${operation.operationId}`);
+      // Authorization reads this; an operation without it would be open to any token, so none may lack it.
+      if (operation['x-required-capabilities'] === undefined) {
+        throw new Error(`spec: operation ${operation.operationId} has no x-required-capabilities`);
+      }
       router[method](toExpressPath(path), makeHandler(deps));
       mounted.add(operation.operationId);
     }

@@ -6,7 +6,7 @@ import type {
   CreateApiTokenResponse,
   RegenerateApiToken,
 } from '@api-tokens/client';
-import { ApiError, badRequest } from '../errors.js';
+import { ApiError, badRequest, forbidden } from '../errors.js';
 import type { ListPosition, TokenRecord, TokenStore } from '../store/store.js';
 import {
   allCapabilities,
@@ -51,6 +51,23 @@ export interface TokenPage {
 }
 
 const notFound = (id: string) => new ApiError(404, `id: no token ${id}`);
+
+/** The caller's token was revoked or expired while its request was in flight: it grants nothing. */
+const callerGone = () =>
+  new ApiError(401, 'Authorization: the bearer token was revoked or expired before the request completed');
+
+/** Ids are UUIDs, stored in lower case; the spec's uuid format accepts either case. */
+const canonicalId = (id: string) => id.toLowerCase();
+
+/** Runs a grant check, prefixing its refusal with where in the request the grant was asked for. */
+function prefixForbidden(prefix: string, check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof ApiError && prefix !== '') throw new ApiError(err.status, `${prefix}${err.message}`);
+    throw err;
+  }
+}
 
 /** Cursors are opaque to clients: base64url of "<createdAt ms>.<id>". */
 function encodeCursor(token: TokenRecord): string {
@@ -135,14 +152,19 @@ export class TokenService {
 
   /** Creates a token holding at most what `caller` holds; the answer is the only place its secret appears. */
   async createToken(caller: Caller, request: CreateApiToken): Promise<CreateApiTokenResponse> {
-    const token = this.#newToken(caller, request, this.#parseExpiry('body.expiresAt', request.expiresAt));
+    const expiresAt = this.#parseExpiry('body.expiresAt', request.expiresAt);
+    const token = this.#newToken(caller, request, { expiresAt, field: 'body.expiresAt' }, 'body.');
     const secret = generateSecret();
-    await this.#store.insert(token, digestSecret(secret));
+    const outcome = await this.#store.insert(token, digestSecret(secret), {
+      id: caller.id,
+      now: this.#clock(),
+    });
+    if (outcome === 'issuer_gone') throw callerGone();
     return { ...presentToken(token), token: secret };
   }
 
   async getToken(id: string): Promise<ApiToken> {
-    const token = await this.#store.findById(id, this.#clock());
+    const token = await this.#store.findById(canonicalId(id), this.#clock());
     if (token === undefined) throw notFound(id);
     return presentToken(token);
   }
@@ -164,7 +186,8 @@ export class TokenService {
     };
   }
 
-  async deleteToken(id: string): Promise<void> {
+  async deleteToken(requestedId: string): Promise<void> {
+    const id = canonicalId(requestedId);
     // Forget before (a read racing the change is not cached) and after (one that cached meanwhile is dropped).
     this.#forget(id);
     const deleted = await this.#store.delete(id, this.#clock());
@@ -179,15 +202,21 @@ export class TokenService {
    */
   async regenerateToken(
     caller: Caller,
-    id: string,
+    requestedId: string,
     request: RegenerateApiToken,
   ): Promise<CreateApiTokenResponse> {
+    const id = canonicalId(requestedId);
     const existingTokenExpiresAt = this.#parseDate(
       'body.existingTokenExpiresAt',
       request.existingTokenExpiresAt,
     );
     const old = await this.#store.findById(id, this.#clock());
     if (old === undefined) throw notFound(id);
+    // Regenerating ends the old token (at the grace period): only a caller that could have issued
+    // it may, or apiTokens:update alone would revoke any token, the only admin included.
+    prefixForbidden('id: cannot regenerate a token holding more than the caller: ', () =>
+      assertGrantable(caller, old),
+    );
 
     const template: CreateApiToken = request.newToken ?? {
       name: old.name,
@@ -196,17 +225,24 @@ export class TokenService {
       orgCapabilities: old.orgCapabilities,
       viewCapabilities: old.viewCapabilities,
     };
-    const expiresAt =
+    // The replacement's expiry, and the field to name if it is refused.
+    const expiry =
       request.newTokenExpiresAt !== undefined
-        ? this.#parseExpiry('body.newTokenExpiresAt', request.newTokenExpiresAt)
+        ? {
+            expiresAt: this.#parseExpiry('body.newTokenExpiresAt', request.newTokenExpiresAt),
+            field: 'body.newTokenExpiresAt',
+          }
         : request.newToken != null
-          ? this.#parseExpiry('body.newToken.expiresAt', request.newToken.expiresAt)
-          : old.expiresAt;
+          ? {
+              expiresAt: this.#parseExpiry('body.newToken.expiresAt', request.newToken.expiresAt),
+              field: 'body.newToken.expiresAt',
+            }
+          : { expiresAt: old.expiresAt, field: 'body.newTokenExpiresAt' };
     const replacement = this.#newToken(
       caller,
       template,
-      expiresAt,
-      request.newToken != null ? 'body.newToken.' : '',
+      expiry,
+      request.newToken != null ? 'body.newToken.' : 'body.',
     );
 
     const secret = generateSecret();
@@ -214,11 +250,13 @@ export class TokenService {
     const outcome = await this.#store.regenerate({
       id,
       now: this.#clock(),
+      issuer: { id: caller.id, now: this.#clock() },
       existingTokenExpiresAt,
       replacement,
       replacementSecretDigest: digestSecret(secret),
     });
     this.#forget(id); // its expiry has changed
+    if (outcome === 'issuer_gone') throw callerGone();
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'already_regenerated') {
       throw new ApiError(
@@ -230,12 +268,12 @@ export class TokenService {
   }
 
   /**
-   * On an empty store, creates the admin token holding every capability, with `secret` when given
+   * On a new store, creates the admin token holding every capability, with `secret` when given
    * (BOOTSTRAP_TOKEN) or a fresh one. Returns the secret only when this call generated it, so the
-   * caller can show it once; undefined when the store already had tokens.
+   * caller can show it once; undefined when the store has ever had tokens (a deleted bootstrap
+   * token is not recreated by a restart).
    */
   async bootstrap(secret?: string): Promise<{ generatedSecret?: string } | undefined> {
-    if ((await this.#store.count()) > 0) return undefined;
     const value = secret ?? generateSecret();
     const token: TokenRecord = {
       id: randomUUID(),
@@ -245,19 +283,28 @@ export class TokenService {
       createdAt: this.#clock(),
       ...allCapabilities(this.#catalog),
     };
-    await this.#store.insert(token, digestSecret(value));
+    if (!(await this.#store.insertFirst(token, digestSecret(value)))) return undefined;
     return secret === undefined ? { generatedSecret: value } : {};
   }
 
-  /** A new token from a create request, no stronger than `caller`; `fieldPrefix` locates errors in nested bodies. */
-  #newToken(caller: Caller, request: CreateApiToken, expiresAt: Date | null, fieldPrefix = ''): TokenRecord {
+  /**
+   * A new token from a create request, no stronger than `caller`: no capability it lacks, and no
+   * life beyond its own (a token that expires cannot issue one that outlives it). `field` locates
+   * errors in the body ('body.' or 'body.newToken.'), `expiry.field` the field the expiry came from.
+   */
+  #newToken(
+    caller: Caller,
+    request: CreateApiToken,
+    expiry: { expiresAt: Date | null; field: string },
+    field: string,
+  ): TokenRecord {
+    const { expiresAt } = expiry;
     const capabilities = normalizeCapabilities(this.#catalog, request);
-    try {
-      assertGrantable(caller, capabilities);
-    } catch (err) {
-      if (err instanceof ApiError && fieldPrefix !== '')
-        throw new ApiError(err.status, `${fieldPrefix}${err.message}`);
-      throw err;
+    prefixForbidden(field === 'body.' ? '' : field, () => assertGrantable(caller, capabilities));
+    if (caller.expiresAt !== null && (expiresAt === null || expiresAt > caller.expiresAt)) {
+      throw forbidden(
+        `${expiry.field}: cannot outlive the caller's token, which expires at ${caller.expiresAt.toISOString()}`,
+      );
     }
     return {
       id: randomUUID(),
