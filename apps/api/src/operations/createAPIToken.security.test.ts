@@ -1,4 +1,6 @@
 // createAPIToken, security: who may create, and that nobody can grant more than they hold.
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import supertest from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectAnswer } from '../../test/contract.js';
@@ -42,7 +44,7 @@ describe('createAPIToken authentication', () => {
   it('refuses a token whose expiry has passed, and accepts it until then', async () => {
     const expiresAt = new Date(harness.clock().getTime() + 60_000).toISOString();
     const secret = await harness.callerWith({ orgCapabilities: CREATE_TOKENS }, { expiresAt });
-    await expectStatus(harness.createToken(secret, { name: 'before expiry' }), 200);
+    await expectStatus(harness.createToken(secret, { name: 'before expiry', expiresAt }), 200);
     harness.clock.advance(60_000);
     await expectStatus(harness.createToken(secret, { name: 'at expiry' }), 401, 'expired');
   });
@@ -177,5 +179,71 @@ describe('createAPIToken authorization', () => {
       403,
       "datasetCapabilities.logs.starredQueries: cannot grant 'update'",
     );
+  });
+});
+
+describe('createAPIToken lifetime', () => {
+  it('lets an expiring token issue tokens that expire no later than itself, and no others', async () => {
+    const expiresAt = new Date(harness.clock().getTime() + 60_000);
+    const secret = await harness.callerWith(
+      { orgCapabilities: CREATE_TOKENS },
+      { expiresAt: expiresAt.toISOString() },
+    );
+    const later = new Date(expiresAt.getTime() + 1).toISOString();
+    const earlier = new Date(expiresAt.getTime() - 1).toISOString();
+    await expectStatus(
+      harness.createToken(secret, { name: 'same', expiresAt: expiresAt.toISOString() }),
+      200,
+    );
+    await expectStatus(harness.createToken(secret, { name: 'earlier', expiresAt: earlier }), 200);
+    await expectStatus(
+      harness.createToken(secret, { name: 'later', expiresAt: later }),
+      403,
+      'body.expiresAt: cannot outlive',
+    );
+    await expectStatus(harness.createToken(secret, { name: 'never' }), 403, 'body.expiresAt: cannot outlive');
+    await expectStatus(harness.createToken(secret, { name: 'null', expiresAt: null }), 403, 'cannot outlive');
+    await expectStatus(
+      harness.createToken(secret, { name: 'go zero time', expiresAt: '0001-01-01T00:00:00Z' }),
+      403,
+      'cannot outlive',
+    );
+  });
+});
+
+describe('a token revoked while its request is in flight', () => {
+  it('grants nothing: the create is refused with 401 once the body arrives', async () => {
+    const { body: caller } = await harness.createToken(harness.adminSecret, {
+      name: 'revoked mid-request',
+      orgCapabilities: { apiTokens: ['create', 'read'] },
+    });
+    const server = harness.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const body = JSON.stringify({ name: 'issued by a revoked token' });
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      await once(socket, 'connect');
+      let raw = '';
+      socket.on('data', (chunk) => {
+        raw += chunk;
+      });
+      const closed = once(socket, 'close');
+      socket.write(
+        `POST /v2/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${caller.token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50)); // authenticated, waiting for the body
+      await harness.as(harness.adminSecret).delete(`/tokens/${caller.id}`).expect(204);
+      socket.write(body.slice(5));
+      await closed;
+      expect(raw).toMatch(/^HTTP\/1\.1 401 /);
+      expect(raw).toContain('revoked or expired before the request completed');
+      const names = (await harness.as(harness.adminSecret).get('/tokens')).body.map(
+        (t: { name: string }) => t.name,
+      );
+      expect(names).not.toContain('issued by a revoked token');
+    } finally {
+      server.close();
+    }
   });
 });

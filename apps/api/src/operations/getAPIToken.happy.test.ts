@@ -37,3 +37,10 @@ describe('getAPIToken', () => {
     expect(answer.body).not.toHaveProperty('token');
   });
 });
+
+describe('getAPIToken ids', () => {
+  it('finds a token by its id in upper case too, as the uuid format allows', async () => {
+    const answer = await get(harness.admin.id.toUpperCase());
+    expect(answer.body.id).toBe(harness.admin.id);
+  });
+});

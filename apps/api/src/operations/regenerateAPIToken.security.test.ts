@@ -113,3 +113,54 @@ describe('regenerateAPIToken security', () => {
     }
   });
 });
+
+describe('regenerateAPIToken authority and lifetime', () => {
+  it('refuses apiTokens:update alone revoking a stronger token, even with a weak newToken', async () => {
+    const secret = await harness.callerWith({ orgCapabilities: { apiTokens: ['create', 'update', 'read'] } });
+    await regenerate(
+      secret,
+      harness.admin.id,
+      { existingTokenExpiresAt: '2020-01-01T00:00:00Z', newToken: { name: 'weak' } },
+      403,
+      /^id: cannot regenerate a token holding more than the caller/,
+    );
+    await expectAnswer(harness.as(harness.adminSecret).get('/tokens'), 'get', '/tokens', 200);
+  });
+
+  it('refuses an expiring caller a replacement that outlives it, including Go\'s "never"', async () => {
+    const expiresAt = inFuture(60_000);
+    const secret = await harness.callerWith(
+      { orgCapabilities: { apiTokens: ['create', 'update', 'read'] } },
+      { expiresAt },
+    );
+    const { body: target } = await harness.createToken(secret, { name: 'mine', expiresAt });
+    for (const newTokenExpiresAt of [null, '0001-01-01T00:00:00Z', inFuture(120_000)]) {
+      await regenerate(
+        secret,
+        target.id,
+        { existingTokenExpiresAt: inFuture(1000), newTokenExpiresAt },
+        403,
+        'body.newTokenExpiresAt: cannot outlive',
+      );
+    }
+    await regenerate(secret, target.id, { existingTokenExpiresAt: inFuture(1000) }, 200); // inherits its own expiry
+  });
+
+  it('refuses a regenerate whose caller was revoked after authenticating', async () => {
+    const caller = await harness.tokens.authenticate(
+      await harness.callerWith({ orgCapabilities: { apiTokens: ['update', 'read'] } }),
+    );
+    const { body: target } = await harness.createToken(harness.adminSecret, { name: 'target' });
+    await harness.tokens.deleteToken((caller as NonNullable<typeof caller>).id);
+    await expect(
+      harness.tokens.regenerateToken(caller as NonNullable<typeof caller>, target.id, {
+        existingTokenExpiresAt: inFuture(1000),
+      }),
+    ).rejects.toMatchObject({
+      status: 401,
+      message: expect.stringContaining('before the request completed'),
+    });
+    const unchanged = await harness.as(harness.adminSecret).get(`/tokens/${target.id}`);
+    expect(unchanged.body.expiresAt).toBeNull();
+  });
+});
