@@ -85,3 +85,18 @@ describe('getAPITokens', () => {
     expect(answer.headers.link).toBeUndefined();
   });
 });
+
+describe('getAPITokens while tokens are being created', () => {
+  it('never skips a token committed after a page was read, even with a clock that stepped back', async () => {
+    await createTokens(2);
+    const first = await list('?limit=2');
+    const cursor = /cursor=([^>]+)>/.exec(first.headers.link ?? '')?.[1];
+    expect(cursor).toBeDefined();
+    harness.clock.advance(-60_000); // NTP stepped the clock back
+    const { body: late } = await harness.createToken(harness.adminSecret, { name: 'committed late' });
+    const rest = (await list(`?cursor=${cursor}`)).body.map((token: { id: string }) => token.id);
+    expect(rest).toContain(late.id);
+    const whole = (await list()).body.map((token: { id: string }) => token.id);
+    expect([...first.body.map((token: { id: string }) => token.id), ...rest]).toEqual(whole);
+  });
+});

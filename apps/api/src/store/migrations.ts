@@ -20,4 +20,26 @@ export const migrations: readonly string[] = [
   // has tokens was bootstrapped by an earlier version.
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
    INSERT INTO meta (key, value) SELECT 'bootstrapped', 'before migration 3' WHERE EXISTS (SELECT 1 FROM tokens);`,
+  // Listing in commit order: seq is assigned as each row commits and, with AUTOINCREMENT, never
+  // reused, so a page cursor can never be overtaken by a row committed after it.
+  `CREATE TABLE tokens_by_seq (
+     seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+     id                   TEXT NOT NULL UNIQUE,
+     name                 TEXT NOT NULL,
+     description          TEXT NOT NULL,
+     expires_at           INTEGER,
+     created_at           INTEGER NOT NULL,
+     dataset_capabilities TEXT NOT NULL,
+     org_capabilities     TEXT NOT NULL,
+     view_capabilities    TEXT NOT NULL DEFAULT '{}',
+     secret_digest        BLOB NOT NULL UNIQUE,
+     replaced_by          TEXT
+   ) STRICT;
+   INSERT INTO tokens_by_seq (id, name, description, expires_at, created_at, dataset_capabilities,
+                              org_capabilities, view_capabilities, secret_digest, replaced_by)
+     SELECT id, name, description, expires_at, created_at, dataset_capabilities,
+            org_capabilities, view_capabilities, secret_digest, replaced_by
+     FROM tokens ORDER BY created_at, id;
+   DROP TABLE tokens;
+   ALTER TABLE tokens_by_seq RENAME TO tokens;`,
 ];

@@ -196,3 +196,24 @@ describe('insertFirst', () => {
     await store.close();
   });
 });
+
+describe('migration to commit-order listing', () => {
+  it('keeps every row of an older database, listed in their creation order', async () => {
+    const path = join(dir, 'tokens.db');
+    const db = new Database(path);
+    db.exec(migrations.slice(0, 3).join(';\n'));
+    db.pragma('user_version = 3');
+    const insert = db.prepare(
+      "INSERT INTO tokens (id, name, description, created_at, dataset_capabilities, org_capabilities, secret_digest) VALUES (?, ?, '', ?, '{}', '{}', ?)",
+    );
+    insert.run('b', 'second', 20, Buffer.alloc(32, 2));
+    insert.run('a', 'first', 10, Buffer.alloc(32, 1));
+    insert.run('c', 'third', 30, Buffer.alloc(32, 3));
+    db.close();
+    const store = new SqliteTokenStore(path);
+    const listed = await store.list({ now: new Date(0) });
+    expect(listed.map((entry) => entry.token.name)).toEqual(['first', 'second', 'third']);
+    expect(await store.findByDigest(Buffer.alloc(32, 2))).toMatchObject({ id: 'b', name: 'second' });
+    await store.close();
+  });
+});

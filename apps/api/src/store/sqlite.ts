@@ -6,6 +6,7 @@ import { migrations } from './migrations.js';
 import {
   type InsertOutcome,
   type Issuer,
+  type Listed,
   type ListPosition,
   type RegenerateOutcome,
   type RegenerateRequest,
@@ -24,10 +25,11 @@ interface TokenRow {
   org_capabilities: string;
   view_capabilities: string;
   replaced_by: string | null;
+  seq: number;
 }
 
 const COLUMNS =
-  'id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by';
+  'seq, id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by';
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
 const toRecord = (row: TokenRow): TokenRecord => ({
@@ -130,10 +132,8 @@ export class SqliteTokenStore implements TokenStore {
       findById: db.prepare<{ id: string; now: number }, TokenRow>(
         `SELECT ${COLUMNS} FROM tokens WHERE id = @id AND ${LIVE}`,
       ),
-      list: db.prepare<{ now: number; afterCreatedAt: number; afterId: string; limit: number }, TokenRow>(
-        `SELECT ${COLUMNS} FROM tokens
-         WHERE ${LIVE} AND (created_at, id) > (@afterCreatedAt, @afterId)
-         ORDER BY created_at, id LIMIT @limit`,
+      list: db.prepare<{ now: number; after: number; limit: number }, TokenRow>(
+        `SELECT ${COLUMNS} FROM tokens WHERE seq > @after AND ${LIVE} ORDER BY seq LIMIT @limit`,
       ),
       delete: db.prepare<{ id: string; now: number }>(`DELETE FROM tokens WHERE id = @id AND ${LIVE}`),
       markReplaced: db.prepare<{ id: string; now: number; grace: number; replacedBy: string }>(
@@ -237,25 +237,15 @@ export class SqliteTokenStore implements TokenStore {
     return row === undefined ? undefined : toRecord(row);
   }
 
-  async list({
-    now,
-    limit,
-    after,
-  }: {
-    now: Date;
-    limit?: number;
-    after?: ListPosition;
-  }): Promise<TokenRecord[]> {
+  async list({ now, limit, after }: { now: Date; limit?: number; after?: ListPosition }): Promise<Listed[]> {
     const rows = guarded(() =>
       this.#statements.list.all({
         now: now.getTime(),
-        // Before every real position: created_at is never negative.
-        afterCreatedAt: after?.createdAt.getTime() ?? -1,
-        afterId: after?.id ?? '',
+        after: after ?? 0, // seq starts at 1
         limit: limit ?? -1, // SQLite: a negative LIMIT means no limit
       }),
     );
-    return rows.map(toRecord);
+    return rows.map((row) => ({ token: toRecord(row), position: row.seq }));
   }
 
   async delete(id: string, now: Date): Promise<boolean> {

@@ -11,10 +11,16 @@ export interface TokenRecord extends Capabilities {
   createdAt: Date;
 }
 
-/** Where a page of tokens starts: after this token in (createdAt, id) order. */
-export interface ListPosition {
-  createdAt: Date;
-  id: string;
+/**
+ * A place in the store's listing order: the order tokens were committed in. Opaque outside the
+ * store; a page starts after one.
+ */
+export type ListPosition = number;
+
+/** A listed token and its place, from which the next page can start. */
+export interface Listed {
+  token: TokenRecord;
+  position: ListPosition;
 }
 
 /**
@@ -55,8 +61,12 @@ export interface TokenStore {
   /** The token whose secret has this digest, expired or not: the caller decides what expiry means. */
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
   findById(id: string, now: Date): Promise<TokenRecord | undefined>;
-  /** Live tokens in (createdAt, id) order, after `after` when given, at most `limit` when given. */
-  list(options: { now: Date; limit?: number; after?: ListPosition }): Promise<TokenRecord[]>;
+  /**
+   * Live tokens in the order they were committed, after `after` when given, at most `limit` when
+   * given. Commit order, not creation time: a token committed later never lands before a page
+   * already read, so a walk through the pages skips nothing that existed when it started.
+   */
+  list(options: { now: Date; limit?: number; after?: ListPosition }): Promise<Listed[]>;
   /** Whether a live token with this id existed (and now does not). */
   delete(id: string, now: Date): Promise<boolean>;
   /**

@@ -69,19 +69,19 @@ function prefixForbidden(prefix: string, check: () => void): void {
   }
 }
 
-/** Cursors are opaque to clients: base64url of "<createdAt ms>.<id>". */
-function encodeCursor(token: TokenRecord): string {
-  return Buffer.from(`${token.createdAt.getTime()}.${token.id}`, 'utf8').toString('base64url');
+/** Cursors are opaque to clients: base64url of "p<position>". */
+function encodeCursor(position: ListPosition): string {
+  return Buffer.from(`p${position}`, 'utf8').toString('base64url');
 }
 
 function decodeCursor(cursor: string): ListPosition {
-  const match = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (match?.[1] === undefined || match[2] === undefined) {
+  const match = /^p(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (match?.[1] === undefined) {
     throw badRequest(
       'query.cursor: not a cursor this server gave out; pass the one from the Link header unchanged',
     );
   }
-  return { createdAt: new Date(Number(match[1])), id: match[2] };
+  return Number(match[1]);
 }
 
 /** How many authenticated tokens to keep in memory by default (AUTH_CACHE_SIZE). */
@@ -169,7 +169,7 @@ export class TokenService {
     return presentToken(token);
   }
 
-  /** Live tokens, oldest first; all of them without `limit`. */
+  /** Live tokens in the order they were stored, oldest first; all of them without `limit`. */
   async listTokens({ limit, cursor }: { limit?: number; cursor?: string }): Promise<TokenPage> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     // One more than asked for tells whether another page follows, without a second query.
@@ -181,8 +181,8 @@ export class TokenService {
     const page = limit === undefined ? found : found.slice(0, limit);
     const last = page.at(-1);
     return {
-      tokens: page.map(presentToken),
-      nextCursor: found.length > page.length && last !== undefined ? encodeCursor(last) : undefined,
+      tokens: page.map((listed) => presentToken(listed.token)),
+      nextCursor: found.length > page.length && last !== undefined ? encodeCursor(last.position) : undefined,
     };
   }
 
