@@ -1,4 +1,5 @@
 // getAPITokens, happy paths: every live token, oldest first, as created; pages that add up to the whole.
+import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { expectAnswer } from '../../test/contract.js';
 import { createHarness, type Harness } from '../../test/harness.js';
@@ -98,5 +99,34 @@ describe('getAPITokens while tokens are being created', () => {
     expect(rest).toContain(late.id);
     const whole = (await list()).body.map((token: { id: string }) => token.id);
     expect([...first.body.map((token: { id: string }) => token.id), ...rest]).toEqual(whole);
+  });
+});
+
+describe('getAPITokens without limit on a large store', () => {
+  it('streams every token across internal pages as one valid array, in storage order', async () => {
+    const count = 2_500; // more than two of the pages the answer is streamed in
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        harness.store.insert(
+          {
+            id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+            name: `bulk-${i}`,
+            description: '',
+            expiresAt: null,
+            createdAt: harness.clock(),
+            datasetCapabilities: {},
+            orgCapabilities: {},
+            viewCapabilities: {},
+          },
+          createHash('sha256').update(`bulk-${i}`).digest(),
+        ),
+      ),
+    );
+    const answer = await list();
+    expect(answer.body).toHaveLength(count + 1);
+    expect(answer.body.slice(1).map((token: { name: string }) => token.name)).toEqual(
+      Array.from({ length: count }, (_, i) => `bulk-${i}`),
+    );
+    expect(new Set(answer.body.map((token: { id: string }) => token.id)).size).toBe(count + 1);
   });
 });

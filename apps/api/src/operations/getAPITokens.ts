@@ -1,7 +1,8 @@
-// GET /tokens: live tokens, oldest first; with `limit`, a page and an RFC 8288 Link to the next one.
+// GET /tokens: live tokens in storage order; with `limit`, a page and an RFC 8288 Link to the next one.
 import type { ApiToken, GetApiTokensData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
 import { badRequest } from '../errors.js';
+import { streamJsonArray } from '../http/streamJson.js';
 import type { OperationDependencies } from './index.js';
 
 type Query = NonNullable<GetApiTokensData['query']>;
@@ -23,8 +24,13 @@ export function getAPITokens({ tokens }: OperationDependencies) {
     res: Response,
   ) => {
     const limit = parseLimit(req.query.limit);
+    if (limit === undefined) {
+      // Everything, as Axiom's clients expect: streamed, so a large store cannot exhaust memory.
+      await streamJsonArray(res, tokens.pagesOfTokens(req.query.cursor));
+      return;
+    }
     const page = await tokens.listTokens({ limit, cursor: req.query.cursor });
-    if (limit !== undefined && page.nextCursor !== undefined) {
+    if (page.nextCursor !== undefined) {
       const next = new URLSearchParams({ limit: String(limit), cursor: page.nextCursor });
       res.set('Link', `<${req.baseUrl}${req.path}?${next}>; rel="next"`);
     }

@@ -84,6 +84,9 @@ function decodeCursor(cursor: string): ListPosition {
   return Number(match[1]);
 }
 
+/** Tokens read per store query when a whole listing is streamed. */
+const STREAMED_PAGE_SIZE = 1000;
+
 /** How many authenticated tokens to keep in memory by default (AUTH_CACHE_SIZE). */
 export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
 
@@ -184,6 +187,19 @@ export class TokenService {
       tokens: page.map((listed) => presentToken(listed.token)),
       nextCursor: found.length > page.length && last !== undefined ? encodeCursor(last.position) : undefined,
     };
+  }
+
+  /**
+   * Every live token from `cursor` on, a page at a time: what a listing without `limit` answers,
+   * without holding a million tokens in memory at once. Each page is its own store read.
+   */
+  async *pagesOfTokens(cursor?: string): AsyncGenerator<ApiToken[]> {
+    let next = cursor;
+    do {
+      const page = await this.listTokens({ limit: STREAMED_PAGE_SIZE, cursor: next });
+      yield page.tokens;
+      next = page.nextCursor;
+    } while (next !== undefined);
   }
 
   async deleteToken(requestedId: string): Promise<void> {
