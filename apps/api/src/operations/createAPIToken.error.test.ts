@@ -140,10 +140,13 @@ describe('createAPIToken refuses bad input', () => {
     ));
 
   // Spec-driven: for every capability, a value outside its action enum.
+  // Every action any capability knows (the spec's CRUDAction), plus one no capability knows.
+  const everyAction = [...(componentSchema(spec, 'CRUDAction').enum ?? []), 'admin'];
+  const actionsOutside = (allowed: readonly string[]) =>
+    everyAction.filter((action) => !allowed.includes(action));
+
   describe.each([...catalog.org])('orgCapabilities.%s', (capability, actions) => {
-    const outside = ['create', 'read', 'update', 'delete', 'admin'].filter(
-      (action) => !actions.includes(action as never),
-    );
+    const outside = actionsOutside(actions);
     it.each(outside)('refuses %s', (action) =>
       expectRefused(
         createAs({ name: 'x', orgCapabilities: { [capability]: [action] } }),
@@ -153,9 +156,7 @@ describe('createAPIToken refuses bad input', () => {
     );
   });
   describe.each(scopedCapabilities)('%s.<name>.%s', (field, capability, actions) => {
-    const outside = ['create', 'read', 'update', 'delete', 'admin'].filter(
-      (action) => !actions.includes(action as never),
-    );
+    const outside = actionsOutside(actions);
     it.each(outside)('refuses %s', (action) =>
       expectRefused(
         createAs({ name: 'x', [field]: { logs: { [capability]: [action] } } }),
