@@ -3,7 +3,6 @@ import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { authenticate, authorize } from './http/auth.js';
 import { requireUtf8, verifyUtf8 } from './http/charset.js';
 import { crossOrigin } from './http/cors.js';
@@ -13,7 +12,7 @@ import {
   limitRequestsPerToken,
   type RateLimitConfig,
 } from './http/rateLimits.js';
-import { requestLogSerializers } from './logger.js';
+import { logRequests } from './http/requestLog.js';
 import { operationsRouter } from './operations/index.js';
 import type { OpenApiDocument } from './spec.js';
 import type { TokenService } from './tokens/service.js';
@@ -42,7 +41,7 @@ export function createApp({
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(helmet());
-  app.use(pinoHttp({ logger, quietReqLogger: true, serializers: requestLogSerializers }));
+  app.use(logRequests(app, logger));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

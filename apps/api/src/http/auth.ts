@@ -39,7 +39,6 @@ export function authenticate(tokens: TokenService, failures: FailedAuthenticatio
     const caller = await tokens.authenticate(secret);
     if (caller === undefined) return refuse('Authorization: the bearer token is unknown, revoked or expired');
     res.locals.caller = caller;
-    req.log.debug({ tokenId: caller.id }, 'authenticated');
     next();
   };
 }

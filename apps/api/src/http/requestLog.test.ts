@@ -1,0 +1,57 @@
+// The request log: one line per request with the fields to trace it, no header, and the request's id on every line about it.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../../test/harness.js';
+
+let harness: Harness;
+beforeEach(async () => {
+  harness = await createHarness();
+});
+
+const linesAbout = (reqId: number) =>
+  harness.logLines.map((line) => JSON.parse(line)).filter((entry) => entry.reqId === reqId);
+
+const completedLines = () =>
+  harness.logLines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'request completed');
+
+describe('request log', () => {
+  it('logs a request once, with method, URL, status, duration and the caller, and no header', async () => {
+    const reader = await harness.callerWith({ orgCapabilities: { apiTokens: ['read'] } });
+    const id = harness.admin.id;
+    await harness.as(reader).get(`/tokens/${id}?x=1`).expect(400);
+    await harness.as(reader).get(`/tokens/${id}`).expect(200);
+
+    const [refused, answered] = completedLines();
+    expect(answered).toMatchObject({
+      level: 30,
+      req: { method: 'GET', url: `/v2/tokens/${id}` },
+      res: { statusCode: 200 },
+      tokenId: (await harness.tokens.authenticate(reader))?.id,
+    });
+    expect(answered.responseTime).toEqual(expect.any(Number));
+    expect(refused).toMatchObject({ req: { url: `/v2/tokens/${id}?x=1` }, res: { statusCode: 400 } });
+    expect(answered.reqId).toBeGreaterThan(refused.reqId);
+    for (const line of harness.logLines) expect(line).not.toMatch(/authorization|headers/i);
+  });
+
+  it('leaves the token out when the caller is anonymous', async () => {
+    await harness.as(undefined).get('/tokens').expect(401);
+    const [line] = completedLines();
+    expect(line).toMatchObject({ res: { statusCode: 401 } });
+    expect(line).not.toHaveProperty('tokenId');
+  });
+
+  it('marks what the app logs about a request with that request id, and logs a 5xx at error level', async () => {
+    await harness.store.close(); // every store call now throws: a bug, not an unavailable store
+    await harness.as(harness.adminSecret).get(`/tokens/${harness.admin.id}`).expect(500);
+
+    const [completed] = completedLines();
+    expect(completed).toMatchObject({ level: 50, res: { statusCode: 500 } });
+    const about = linesAbout(completed.reqId);
+    expect(about.map((entry) => entry.msg)).toEqual([
+      'request received',
+      'request failed',
+      'request completed',
+    ]);
+    expect(about[1].err).toBeDefined();
+  });
+});
