@@ -1,5 +1,5 @@
 // Authentication (bearer secret → caller) and authorization (the operation's x-required-capabilities).
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { unauthorized } from '../errors.js';
 import type { OperationObject } from '../spec.js';
 import { assertHoldsRequired } from '../tokens/capabilities.js';
@@ -43,14 +43,17 @@ export function authenticate(tokens: TokenService, failures: FailedAuthenticatio
   };
 }
 
-/**
- * The validator's handler for the spec's `bearerAuth` scheme: the caller is already authenticated,
- * so what is left is to check the capabilities the operation declares in `x-required-capabilities`.
- */
-export function authorize(req: Request): true {
-  const caller = req.res?.locals.caller;
-  if (caller === undefined) throw unauthorized('Authorization: a bearer token is required');
-  const operation = (req as Request & { openapi?: { schema?: OperationObject } }).openapi?.schema;
-  assertHoldsRequired(caller, operation?.['x-required-capabilities'] ?? {});
-  return true;
+/** Refuses a caller without the capabilities the operation declares in `x-required-capabilities`. */
+export function authorize(operation: OperationObject): RequestHandler {
+  const required = operation['x-required-capabilities'];
+  // An operation without it would be open to any token, so none may lack it.
+  if (required === undefined) {
+    throw new Error(`spec: operation ${operation.operationId} has no x-required-capabilities`);
+  }
+  return (_req, res, next) => {
+    const caller = res.locals.caller;
+    if (caller === undefined) throw unauthorized('Authorization: a bearer token is required');
+    assertHoldsRequired(caller, required);
+    next();
+  };
 }

@@ -1,6 +1,8 @@
 // Operations by operationId, mounted on the spec's own paths: the code never retypes a route.
 import { type RequestHandler, type Response, Router } from 'express';
-import { unauthorized } from '../errors.js';
+import { ApiError, unauthorized } from '../errors.js';
+import { authorize } from '../http/auth.js';
+import { SpecValidators } from '../http/validation.js';
 import type { OpenApiDocument } from '../spec.js';
 import type { Caller, TokenService } from '../tokens/service.js';
 import { createAPIToken } from './createAPIToken.js';
@@ -37,23 +39,52 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 /** '/tokens/{id}' → '/tokens/:id' */
 const toExpressPath = (path: string) => path.replace(/\{([^}]+)\}/g, ':$1');
 
-export function operationsRouter(spec: OpenApiDocument, deps: OperationDependencies): Router {
+function methodNotAllowed(allowed: readonly string[]): RequestHandler {
+  const allow = allowed.join(', ');
+  return (req) => {
+    throw new ApiError(405, `${req.method} ${req.baseUrl}${req.path}: method not allowed`, {
+      headers: { Allow: allow },
+    });
+  };
+}
+
+/**
+ * Each of the spec's operations on its own path and method, behind the checks the spec asks for:
+ * the capabilities of `x-required-capabilities`, then the request's parameters and body. Other
+ * methods on a path answer 405 with the ones it has (HEAD too: the spec documents none).
+ */
+export function operationsRouter(
+  spec: OpenApiDocument,
+  deps: OperationDependencies,
+  { validateResponses }: { validateResponses: boolean },
+): Router {
   const router = Router();
+  const validators = new SpecValidators(spec);
   const mounted = new Set<string>();
   for (const [path, item] of Object.entries(spec.paths)) {
+    const expressPath = toExpressPath(path);
+    const allowed = METHODS.filter((method) => item[method] !== undefined).map((method) =>
+      method.toUpperCase(),
+    );
+    // Express would answer HEAD with the GET handler; refused first.
+    router.head(expressPath, methodNotAllowed(allowed));
     for (const method of METHODS) {
       const operation = item[method];
       if (operation === undefined) continue;
       const makeHandler = operations[operation.operationId];
       if (makeHandler === undefined)
         throw new Error(`spec: no handler for operation ${operation.operationId}`);
-      // Authorization reads this; an operation without it would be open to any token, so none may lack it.
-      if (operation['x-required-capabilities'] === undefined) {
-        throw new Error(`spec: operation ${operation.operationId} has no x-required-capabilities`);
-      }
-      router[method](toExpressPath(path), makeHandler(deps));
+      const where = { path, method, operation };
+      router[method](
+        expressPath,
+        ...(validateResponses ? [validators.responseValidator(where)] : []),
+        authorize(operation),
+        validators.requestValidator(where),
+        makeHandler(deps),
+      );
       mounted.add(operation.operationId);
     }
+    router.all(expressPath, methodNotAllowed(allowed));
   }
   const unused = Object.keys(operations).filter((operationId) => !mounted.has(operationId));
   if (unused.length > 0)
