@@ -1,5 +1,5 @@
 // createApp(): the Express app, from its dependencies; opening ports and stores is index.ts's job.
-import express, { type Express } from 'express';
+import express, { type Express, Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
@@ -12,7 +12,7 @@ import {
   type RateLimitConfig,
 } from './http/rateLimits.js';
 import { logRequests } from './http/requestLog.js';
-import { operationsRouter } from './operations/index.js';
+import { mountOperations } from './operations/index.js';
 import type { OpenApiDocument } from './spec.js';
 import type { TokenService } from './tokens/service.js';
 
@@ -46,14 +46,26 @@ export function createApp({
     res.json({ status: 'ok' });
   });
 
+  // Everything under the base path in one router: each layer below is matched once per request.
+  const api = Router();
   // Before authentication: a browser's preflight carries no credentials.
-  if (corsOrigins.length > 0) app.use(basePath, crossOrigin(corsOrigins));
-  app.use(basePath, authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
+  if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
+  api.use(authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
   const perTokenLimit = limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond);
-  if (perTokenLimit !== undefined) app.use(basePath, perTokenLimit);
-  app.use(requireUtf8);
-  app.use(express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }));
-  app.use(basePath, operationsRouter(spec, { tokens }, { validateResponses }));
+  if (perTokenLimit !== undefined) api.use(perTokenLimit);
+  mountOperations(
+    api,
+    spec,
+    { tokens },
+    {
+      validateResponses,
+      readBody: [
+        requireUtf8,
+        express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }),
+      ],
+    },
+  );
+  app.use(basePath, api);
 
   app.use(notFound);
   app.use(errorHandler);

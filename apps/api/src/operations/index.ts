@@ -1,5 +1,5 @@
 // Operations by operationId, mounted on the spec's own paths: the code never retypes a route.
-import { type RequestHandler, type Response, Router } from 'express';
+import type { RequestHandler, Response, Router } from 'express';
 import { ApiError, unauthorized } from '../errors.js';
 import { authorize } from '../http/auth.js';
 import { SpecValidators } from '../http/validation.js';
@@ -48,26 +48,35 @@ function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   };
 }
 
+export interface MountOptions {
+  /** Check every answer against the spec too (development and tests). */
+  validateResponses: boolean;
+  /** What reads a request body; run only for operations that take one. */
+  readBody: readonly RequestHandler[];
+}
+
 /**
- * Each of the spec's operations on its own path and method, behind the checks the spec asks for:
- * the capabilities of `x-required-capabilities`, then the request's parameters and body. Other
- * methods on a path answer 405 with the ones it has (HEAD too: the spec documents none).
+ * Mounts each of the spec's operations on its own path and method, behind the checks the spec asks
+ * for: the capabilities of `x-required-capabilities`, then (for operations that take a body) reading
+ * the body, then the request's parameters and body against the spec. Other methods on a path answer
+ * 405 with the ones it has (HEAD too: the spec documents none). One route per path, so a request is
+ * matched against each path once, not once per method.
  */
-export function operationsRouter(
+export function mountOperations(
+  router: Router,
   spec: OpenApiDocument,
   deps: OperationDependencies,
-  { validateResponses }: { validateResponses: boolean },
-): Router {
-  const router = Router();
+  { validateResponses, readBody }: MountOptions,
+): void {
   const validators = new SpecValidators(spec);
   const mounted = new Set<string>();
   for (const [path, item] of Object.entries(spec.paths)) {
-    const expressPath = toExpressPath(path);
+    const route = router.route(toExpressPath(path));
     const allowed = METHODS.filter((method) => item[method] !== undefined).map((method) =>
       method.toUpperCase(),
     );
     // Express would answer HEAD with the GET handler; refused first.
-    router.head(expressPath, methodNotAllowed(allowed));
+    route.head(methodNotAllowed(allowed));
     for (const method of METHODS) {
       const operation = item[method];
       if (operation === undefined) continue;
@@ -75,19 +84,18 @@ export function operationsRouter(
       if (makeHandler === undefined)
         throw new Error(`spec: no handler for operation ${operation.operationId}`);
       const where = { path, method, operation };
-      router[method](
-        expressPath,
+      route[method](
         ...(validateResponses ? [validators.responseValidator(where)] : []),
         authorize(operation),
+        ...(operation.requestBody === undefined ? [] : readBody),
         validators.requestValidator(where),
         makeHandler(deps),
       );
       mounted.add(operation.operationId);
     }
-    router.all(expressPath, methodNotAllowed(allowed));
+    route.all(methodNotAllowed(allowed));
   }
   const unused = Object.keys(operations).filter((operationId) => !mounted.has(operationId));
   if (unused.length > 0)
     throw new Error(`spec: handlers for operations it does not define: ${unused.join(', ')}`);
-  return router;
 }
