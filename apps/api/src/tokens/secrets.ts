@@ -10,8 +10,24 @@ const SECRET_BYTES = 32;
 /** A value accepted as BOOTSTRAP_TOKEN: long enough to be unguessable, plain enough for any shell. */
 export const BOOTSTRAP_SECRET_PATTERN = /^[A-Za-z0-9_-]{32,}$/;
 
+/**
+ * CSPRNG bytes are drawn a block at a time and each byte is handed out once, then zeroed: one call
+ * into the CSPRNG per 128 secrets instead of one per secret, which costs about 5 µs here (Node's
+ * randomUUID keeps a cache the same way). Zeroing keeps issued secrets out of the block.
+ */
+const BLOCK_BYTES = SECRET_BYTES * 128;
+let block = Buffer.alloc(0);
+let offset = 0;
+
 export function generateSecret(): string {
-  return SECRET_PREFIX + randomBytes(SECRET_BYTES).toString('base64url');
+  if (offset + SECRET_BYTES > block.length) {
+    block = randomBytes(BLOCK_BYTES);
+    offset = 0;
+  }
+  const secret = block.toString('base64url', offset, offset + SECRET_BYTES);
+  block.fill(0, offset, offset + SECRET_BYTES);
+  offset += SECRET_BYTES;
+  return SECRET_PREFIX + secret;
 }
 
 /**
