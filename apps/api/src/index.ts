@@ -39,7 +39,10 @@ async function main(): Promise<void> {
 
   let store: ReturnType<typeof openStore>;
   try {
-    store = openStore(config.databaseUrl);
+    store = openStore(config.databaseUrl, {
+      onBackgroundError: (err) =>
+        logger.warn({ err }, 'token store: background checkpoint failed, will retry'),
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);

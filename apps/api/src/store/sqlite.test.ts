@@ -1,5 +1,5 @@
 // The SQLite store: durable across reopen, migrated once, and never holding a secret.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -164,6 +164,56 @@ describe('group commit', () => {
     const reader = new Database(path, { readonly: true });
     expect((reader.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n).toBe(50);
     reader.close();
+    await store.close();
+  });
+});
+
+describe('background checkpoints', () => {
+  const record = (id: string) => ({
+    id,
+    name: id,
+    description: 'x'.repeat(1000),
+    expiresAt: null,
+    createdAt: new Date(0),
+    datasetCapabilities: {},
+    orgCapabilities: {},
+    viewCapabilities: {},
+  });
+  const fill = (store: SqliteTokenStore) =>
+    Promise.all(Array.from({ length: 200 }, (_, i) => store.insert(record(`t${i}`), Buffer.alloc(32, i))));
+  const fileBytes = (path: string) => statSync(path).size;
+
+  it('copies the log into the database file off the request path, and stops on close', async () => {
+    const path = join(dir, 'tokens.db');
+    const store = new SqliteTokenStore(path, { checkpointEveryMs: 20 });
+    const before = fileBytes(path);
+    await fill(store); // ~200 KiB of log: far below the writer's own checkpoint threshold
+    await expect.poll(() => fileBytes(path), { timeout: 5000 }).toBeGreaterThan(before + 150_000);
+    await store.close();
+  });
+
+  it('leaves the log to grow until the writer checkpoints when switched off', async () => {
+    const path = join(dir, 'tokens.db');
+    const store = new SqliteTokenStore(path, { checkpointEveryMs: 0 });
+    const before = fileBytes(path);
+    await fill(store);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(fileBytes(path)).toBe(before);
+    await store.close();
+  });
+
+  it('reports a checkpointer that cannot work, and the store goes on without it', async () => {
+    const path = join(dir, 'tokens.db');
+    const failures: Error[] = [];
+    const store = new SqliteTokenStore(path, {
+      checkpointEveryMs: 20,
+      onBackgroundError: (err) => void failures.push(err),
+    });
+    // Gone before the worker opens it; the store's own connection still holds the file open.
+    rmSync(path);
+    await expect.poll(() => failures.length, { timeout: 5000 }).toBeGreaterThan(0);
+    expect(failures[0]?.message).toMatch(/^WAL checkpoint failed: /);
+    expect(await store.insert(record('after'), Buffer.alloc(32, 1))).toBe('inserted');
     await store.close();
   });
 });

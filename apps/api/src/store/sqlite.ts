@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { Checkpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
 import {
   type InsertOutcome,
@@ -92,6 +93,19 @@ export function migrate(db: Database.Database): void {
   })();
 }
 
+export interface SqliteStoreOptions {
+  busyTimeoutMs?: number;
+  /** How often the background checkpointer runs; 0 leaves checkpoints to SQLite, in the writer. */
+  checkpointEveryMs?: number;
+  onBackgroundError?: (err: Error) => void;
+}
+
+/**
+ * 64 MiB of log (in 4 KiB pages): past it the writer checkpoints itself, as SQLite does by default
+ * at 4 MiB. Reached only when writes outrun the background checkpointer for a long while.
+ */
+const BACKSTOP_CHECKPOINT_PAGES = 16_384;
+
 /** An insert waiting for the next group commit. */
 interface PendingInsert {
   row: ReturnType<typeof toRow>;
@@ -107,13 +121,17 @@ export class SqliteTokenStore implements TokenStore {
   readonly #insertAll: (batch: PendingInsert[]) => InsertOutcome[];
   readonly #insertFirst: (row: ReturnType<typeof toRow>) => boolean;
   #pending: PendingInsert[] = [];
+  readonly #checkpointer: Checkpointer | undefined;
 
   /**
    * Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:', and
    * migrates it. A write that finds the database locked waits up to `busyTimeoutMs`, then fails as
    * unavailable; kept short, since better-sqlite3 waits synchronously and the whole process waits too.
+   * A file database gets a background checkpointer (see checkpointer.ts) unless `checkpointEveryMs`
+   * is 0; its failures go to `onBackgroundError`.
    */
-  constructor(path: string, { busyTimeoutMs = 1000 }: { busyTimeoutMs?: number } = {}) {
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    const { busyTimeoutMs = 1000, checkpointEveryMs = 1000, onBackgroundError = () => {} } = options;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
     this.#db.pragma('journal_mode = WAL');
@@ -121,6 +139,14 @@ export class SqliteTokenStore implements TokenStore {
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     migrate(this.#db);
+    if (path !== ':memory:' && checkpointEveryMs > 0) {
+      // The writer checkpoints only as a backstop, should the log outgrow what the worker keeps up with.
+      this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      this.#checkpointer = new Checkpointer(path, {
+        intervalMs: checkpointEveryMs,
+        onError: onBackgroundError,
+      });
+    }
 
     const db = this.#db;
     this.#statements = {
@@ -261,13 +287,14 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.stop();
     if (this.#pending.length > 0) this.#commitPending();
     if (this.#db.open) this.#db.close();
   }
 }
 
 /** Opens the store a `DATABASE_URL` names; only `sqlite:<path>` (or `sqlite::memory:`) is supported today. */
-export function openStore(databaseUrl: string): TokenStore {
+export function openStore(databaseUrl: string, options: SqliteStoreOptions = {}): TokenStore {
   const match = /^sqlite:(.+)$/.exec(databaseUrl);
   if (match?.[1] === undefined) {
     // The value itself is not echoed: a future postgres:// URL would carry a password.
@@ -275,5 +302,5 @@ export function openStore(databaseUrl: string): TokenStore {
       'DATABASE_URL: unsupported value; expected sqlite:<path>, for example sqlite:./data/tokens.db',
     );
   }
-  return new SqliteTokenStore(match[1]);
+  return new SqliteTokenStore(match[1], options);
 }
