@@ -58,6 +58,8 @@ export class Checkpointer {
 
   /** Stops after the checkpoint in progress, if any. */
   async stop(): Promise<void> {
+    // Unreferenced, the worker would not keep the process alive while close() waits for it.
+    this.#worker.ref();
     this.#worker.postMessage('stop');
     await this.#exited;
   }
