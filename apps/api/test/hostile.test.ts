@@ -168,6 +168,14 @@ describe('content types', () => {
   ])('%s', (_, contentType) => refused(sendRaw('{"name":"x"}', contentType), 415, 'Content-Type'));
 });
 
+describe('content encodings', () => {
+  it.each(['gzip', 'deflate', 'br'])('a body that claims %s and is not', (encoding) =>
+    refused(sendRaw('{"name":"x"}').set('Content-Encoding', encoding), 400, /^body: .*Content-Encoding/),
+  );
+  it('an encoding the server does not know', () =>
+    refused(sendRaw('{"name":"x"}').set('Content-Encoding', 'zstd'), 415, 'Content-Encoding'));
+});
+
 describe('authorization headers', () => {
   const withHeader = (value: string) =>
     supertest(harness.app).post('/v2/tokens').set('Authorization', value).send({ name: 'x' });

@@ -20,6 +20,9 @@ interface BodyParserError extends Error {
   limit?: number;
 }
 
+const isDecompressionError = (err: unknown) =>
+  err instanceof Error && /^(Z_|ERR__ERROR_)/.test(String((err as { code?: unknown }).code));
+
 const isBodyParserError = (err: unknown): err is BodyParserError =>
   err instanceof Error &&
   typeof (err as BodyParserError).type === 'string' &&
@@ -58,6 +61,10 @@ export function describeError(err: unknown, req: Request): Described {
   }
   let described: Described = { status: 500, message: 'internal server error' };
   if (isBodyParserError(err)) described = describeBodyParserError(err);
+  // zlib under the body parser (Z_… for gzip and deflate, ERR__ERROR_… for brotli): a body that is not what its Content-Encoding says.
+  else if (isDecompressionError(err)) {
+    described = { status: 400, message: 'body: does not decode as its Content-Encoding says' };
+  }
   // The router decodes path parameters; a malformed %-escape there is the client's.
   else if (err instanceof URIError)
     described = { status: 400, message: `path: malformed %-encoding in ${req.path}` };
