@@ -96,7 +96,6 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   logger.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
-  logger.flush();
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

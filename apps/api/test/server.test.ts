@@ -111,6 +111,13 @@ describe('the server process', () => {
     }
   });
 
+  it('still stops on SIGTERM when whatever read its log has gone away', async () => {
+    const server = await start();
+    server.child.stdout?.destroy(); // the log reader dies: every later write to stdout fails (EPIPE)
+    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200); // a log line into the void
+    expect(await server.stop('SIGTERM')).toBe(0);
+  });
+
   it('serves the generated client to a plain Node ESM script', async () => {
     const server = await start({ BOOTSTRAP_TOKEN });
     const script = `
