@@ -3,7 +3,7 @@ import express, { type Express, Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
-import { requireUtf8, verifyUtf8 } from './http/charset.js';
+import { requireJsonBody, verifyUtf8 } from './http/charset.js';
 import { crossOrigin } from './http/cors.js';
 import { errorHandler, notFound } from './http/errors.js';
 import {
@@ -60,7 +60,7 @@ export function createApp({
     {
       validateResponses,
       readBody: [
-        requireUtf8,
+        requireJsonBody,
         express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }),
       ],
     },

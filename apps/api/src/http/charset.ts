@@ -1,21 +1,35 @@
-// JSON between systems is UTF-8 (RFC 8259 §8.1): other charsets are refused, and so are bodies that are not valid UTF-8.
+// Request bodies are JSON in UTF-8 (RFC 8259 §8.1): other media types and charsets are refused before
+// the body is read, and so are bodies that are not valid UTF-8.
 import { isUtf8 } from 'node:buffer';
 import contentType from 'content-type';
 import type { RequestHandler } from 'express';
 import { ApiError } from '../errors.js';
 
-export const requireUtf8: RequestHandler = (req, _res, next) => {
-  const header = req.get('content-type');
-  if (header === undefined) return next();
-  let charset: string | undefined;
+/** The only media type an operation's requestBody may declare (checked against the spec at start-up). */
+export const JSON_MEDIA_TYPE = 'application/json';
+
+/** Runs ahead of the body parser on operations that take a body. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const header = req.headers['content-type'];
+  if (header === undefined) {
+    throw new ApiError(415, `Content-Type: missing, send the body as ${JSON_MEDIA_TYPE}`);
+  }
+  let parsed: ReturnType<typeof contentType.parse>;
   try {
-    charset = contentType.parse(header).parameters.charset?.toLowerCase();
+    parsed = contentType.parse(header);
   } catch {
     throw new ApiError(
       415,
-      `Content-Type: ${JSON.stringify(header)} is not a valid media type, send application/json`,
+      `Content-Type: ${JSON.stringify(header)} is not a valid media type, send ${JSON_MEDIA_TYPE}`,
     );
   }
+  if (parsed.type !== JSON_MEDIA_TYPE) {
+    throw new ApiError(
+      415,
+      `Content-Type: ${JSON.stringify(header)} is not supported, send the body as ${JSON_MEDIA_TYPE}`,
+    );
+  }
+  const charset = parsed.parameters.charset?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new ApiError(415, `Content-Type: unsupported charset ${JSON.stringify(charset)}, use utf-8`);
   }

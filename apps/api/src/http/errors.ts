@@ -37,7 +37,7 @@ function describeBodyParserError(err: BodyParserError): { status: number; messag
       };
     case 'entity.parse.failed':
       return { status: 400, message: 'body: malformed JSON' };
-    case 'entity.verify.failed': // the only verification is requireUtf8's
+    case 'entity.verify.failed': // the only verification is verifyUtf8's
       return { status: 400, message: 'body: not valid UTF-8' };
     case 'encoding.unsupported':
       return { status: 415, message: 'Content-Encoding: unsupported, send the body uncompressed' };

@@ -1,5 +1,5 @@
 // The spec-compiled validators on their own: what they refuse, how they name it, and response checking.
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { spec } from '../../test/harness.js';
@@ -64,20 +64,26 @@ describe('request validation', () => {
     });
     const missing = await supertest(create).post('/tokens').send({ description: 'no name' });
     expect(missing.body).toEqual({ code: 400, message: "body.name: must have required property 'name'" });
+    // No body at all (no Content-Length, no chunks): the parser leaves req.body undefined.
+    const validate = validators.requestValidator(where('/tokens', 'post'));
+    const noBody = { params: {}, query: {}, body: undefined } as unknown as Request;
+    expect(() => validate(noBody, {} as Response, () => {})).toThrow('body: required, send a JSON object');
   });
 });
 
 describe('response validation', () => {
-  const getToken = where('/tokens/{id}', 'get');
-
-  it('turns an answer that breaks the spec into a 500 and logs what is wrong', async () => {
-    const { app, logLines } = appWith(
-      validators.responseValidator(getToken),
+  /** GET /tokens/{id} behind its response validator, answering `status` and `body` whatever the request. */
+  const answering = (status: number, body: unknown) =>
+    appWith(
+      validators.responseValidator(where('/tokens/{id}', 'get')),
       (_req, res) => {
-        res.json({ id: 'not what the spec says' });
+        res.status(status).json(body);
       },
       '/tokens/:id',
     );
+
+  it('turns an answer that breaks the spec into a 500 and logs what is wrong', async () => {
+    const { app, logLines } = answering(200, { id: 'not what the spec says' });
     const answer = await supertest(app).get('/tokens/x');
     expect(answer.status).toBe(500);
     expect(answer.body).toEqual({ code: 500, message: 'internal server error' });
@@ -86,24 +92,12 @@ describe('response validation', () => {
   });
 
   it('refuses a status the operation does not document', async () => {
-    const { app } = appWith(
-      validators.responseValidator(getToken),
-      (_req, res) => {
-        res.status(409).json({ code: 409, message: 'conflict' });
-      },
-      '/tokens/:id',
-    );
+    const { app } = answering(409, { code: 409, message: 'conflict' });
     expect((await supertest(app).get('/tokens/x')).status).toBe(500);
   });
 
   it('lets a documented answer through unchanged', async () => {
-    const { app } = appWith(
-      validators.responseValidator(getToken),
-      (_req, res) => {
-        res.status(404).json({ code: 404, message: 'id: no token x' });
-      },
-      '/tokens/:id',
-    );
+    const { app } = answering(404, { code: 404, message: 'id: no token x' });
     const answer = await supertest(app).get('/tokens/x');
     expect(answer.status).toBe(404);
     expect(answer.body).toEqual({ code: 404, message: 'id: no token x' });

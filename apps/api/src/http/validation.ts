@@ -2,10 +2,10 @@
 
 import { Ajv2020, type ErrorObject, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import contentType from 'content-type';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { ApiError } from '../errors.js';
 import type { OpenApiDocument, OperationObject } from '../spec.js';
+import { JSON_MEDIA_TYPE } from './charset.js';
 
 /** The id under which the whole spec is added to Ajv, so that `$ref`s resolve inside it. */
 const SPEC = 'openapi.yaml';
@@ -31,8 +31,6 @@ export interface OperationLocation {
   method: string;
   operation: OperationObject;
 }
-
-const JSON_MEDIA_TYPE = 'application/json';
 
 /** How many problems one message lists; the rest are counted, so a hostile body cannot bloat it. */
 const MAX_LISTED_PROBLEMS = 5;
@@ -83,27 +81,6 @@ export function describeProblems(location: string, errors: readonly ErrorObject[
 
 function assertValid(validate: ValidateFunction, data: unknown, location: string): void {
   if (!validate(data)) throw new ApiError(400, describeProblems(location, validate.errors ?? []));
-}
-
-/** The media type of a request, lower-cased; undefined without a Content-Type. */
-function mediaTypeOf(req: Request): string | undefined {
-  const header = req.headers['content-type'];
-  if (header === undefined) return undefined;
-  try {
-    return contentType.parse(header).type;
-  } catch {
-    return header.toLowerCase();
-  }
-}
-
-function unsupportedMediaType(req: Request): ApiError {
-  const header = req.headers['content-type'];
-  return new ApiError(
-    415,
-    header === undefined
-      ? `Content-Type: missing, send the body as ${JSON_MEDIA_TYPE}`
-      : `Content-Type: ${JSON.stringify(header)} is not supported, send the body as ${JSON_MEDIA_TYPE}`,
-  );
 }
 
 export class SpecValidators {
@@ -185,14 +162,10 @@ export class SpecValidators {
       assertValid(validatePath, { ...req.params }, 'path');
       // The query parser's object has a null prototype; Ajv wants a plain one it may coerce in.
       assertValid(validateQuery, { ...req.query }, 'query');
+      // requireJsonBody has refused any other media type; an empty JSON body leaves req.body undefined.
       if (validateBody !== undefined) {
-        if (mediaTypeOf(req) !== JSON_MEDIA_TYPE) {
-          if (bodyRequired || req.headers['content-type'] !== undefined) throw unsupportedMediaType(req);
-        } else if (req.body !== undefined) {
-          assertValid(validateBody, req.body, 'body');
-        } else if (bodyRequired) {
-          throw new ApiError(400, 'body: required, send a JSON object');
-        }
+        if (req.body !== undefined) assertValid(validateBody, req.body, 'body');
+        else if (bodyRequired) throw new ApiError(400, 'body: required, send a JSON object');
       }
       next();
     };
