@@ -46,19 +46,28 @@ export function loadSpec(path: string = specPath): OpenApiDocument {
   return parse(readFileSync(path, 'utf8')) as OpenApiDocument;
 }
 
-/** Follows a local `#/components/schemas/…` reference until it reaches a schema with content. */
-export function resolveSchema(spec: OpenApiDocument, schema: SchemaObject): SchemaObject {
-  let current = schema;
-  for (let depth = 0; current.$ref !== undefined; depth++) {
-    const prefix = '#/components/schemas/';
-    if (!current.$ref.startsWith(prefix) || depth > 32) {
-      throw new Error(`spec: cannot resolve reference ${current.$ref}`);
-    }
-    const target = spec.components.schemas[current.$ref.slice(prefix.length)];
-    if (target === undefined) throw new Error(`spec: dangling reference ${current.$ref}`);
-    current = target;
+/**
+ * Follows local references (`#/components/…`, or any JSON pointer into the document) until it
+ * reaches an object with content: a schema, parameter, request body or response.
+ */
+export function resolveRef<T>(spec: OpenApiDocument, value: T | { $ref: string }): T {
+  let current: unknown = value;
+  for (let depth = 0; typeof (current as { $ref?: unknown }).$ref === 'string'; depth++) {
+    const ref = (current as { $ref: string }).$ref;
+    if (!ref.startsWith('#/') || depth > 32) throw new Error(`spec: cannot resolve reference ${ref}`);
+    current = ref
+      .slice(2)
+      .split('/')
+      .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
+      .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], spec);
+    if (current === undefined) throw new Error(`spec: dangling reference ${ref}`);
   }
-  return current;
+  return current as T;
+}
+
+/** A schema with its references followed. */
+export function resolveSchema(spec: OpenApiDocument, schema: SchemaObject): SchemaObject {
+  return resolveRef<SchemaObject>(spec, schema as SchemaObject | { $ref: string });
 }
 
 /** The named component schema, with references resolved. */

@@ -4,7 +4,7 @@ import { Ajv2020, type ErrorObject, type Options, type ValidateFunction } from '
 import addFormats from 'ajv-formats';
 import type { RequestHandler, Response } from 'express';
 import { ApiError } from '../errors.js';
-import type { OpenApiDocument, OperationObject } from '../spec.js';
+import { type OpenApiDocument, type OperationObject, resolveRef } from '../spec.js';
 import { JSON_MEDIA_TYPE } from './charset.js';
 
 /** The id under which the whole spec is added to Ajv, so that `$ref`s resolve inside it. */
@@ -101,27 +101,11 @@ export class SpecValidators {
     }
   }
 
-  /** Follows a local `$ref` (to a parameter, request body or response) to the object it names. */
-  #resolve<T>(value: T | { $ref: string }): T {
-    let current: unknown = value;
-    for (let depth = 0; typeof (current as { $ref?: unknown }).$ref === 'string'; depth++) {
-      const ref = (current as { $ref: string }).$ref;
-      if (!ref.startsWith('#/') || depth > 32) throw new Error(`spec: cannot resolve reference ${ref}`);
-      current = ref
-        .slice(2)
-        .split('/')
-        .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
-        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], this.#spec);
-      if (current === undefined) throw new Error(`spec: dangling reference ${ref}`);
-    }
-    return current as T;
-  }
-
   /** The parameters of one location, as one object schema; unknown names are refused. */
   #compileParameters(where: OperationLocation, location: 'path' | 'query'): ValidateFunction {
     const item = this.#spec.paths[where.path] as { parameters?: unknown[] };
     const declared = [...(item.parameters ?? []), ...((where.operation.parameters as unknown[]) ?? [])]
-      .map((parameter) => this.#resolve<ParameterObject>(parameter as ParameterObject))
+      .map((parameter) => resolveRef<ParameterObject>(this.#spec, parameter as ParameterObject))
       .filter((parameter) => parameter.in === location);
     const properties = Object.fromEntries(
       declared.map((parameter) => [parameter.name, parameter.schema ?? {}]),
@@ -144,7 +128,7 @@ export class SpecValidators {
     const requestBody =
       where.operation.requestBody === undefined
         ? undefined
-        : this.#resolve<RequestBodyObject>(where.operation.requestBody as RequestBodyObject);
+        : resolveRef<RequestBodyObject>(this.#spec, where.operation.requestBody as RequestBodyObject);
     const mediaTypes = Object.keys(requestBody?.content ?? {});
     if (requestBody !== undefined && (mediaTypes.length !== 1 || mediaTypes[0] !== JSON_MEDIA_TYPE)) {
       throw new Error(`spec: ${where.operation.operationId} must take exactly one body, ${JSON_MEDIA_TYPE}`);
@@ -179,7 +163,7 @@ export class SpecValidators {
     const responses = (where.operation.responses ?? {}) as Record<string, ResponseObject | { $ref: string }>;
     const byStatus = new Map<number, ValidateFunction>();
     for (const [status, response] of Object.entries(responses)) {
-      const resolved = this.#resolve<ResponseObject>(response);
+      const resolved = resolveRef<ResponseObject>(this.#spec, response);
       if (resolved.content?.[JSON_MEDIA_TYPE]?.schema === undefined) continue;
       const base =
         '$ref' in response
