@@ -1,5 +1,11 @@
 // The ceiling: a bare Express 5 app answering the same request and response shapes as the real server, doing nothing else.
+// Given layers after the port (a comma-separated list of store, helmet, log, auth), it also does those
+// parts of the real server's work, taken from its build, and nothing more; bench/floor.mjs uses that
+// to price each part on its own.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 
 const token = {
@@ -13,20 +19,61 @@ const token = {
   samlAuthenticated: false,
 };
 
+const layers = new Set((process.argv[3] ?? '').split(',').filter(Boolean));
 const app = express();
-app.use(express.json({ limit: 65536 }));
-app.post('/v2/tokens', (req, res) => {
-  res.json({
-    ...token,
-    ...req.body,
-    id: randomUUID(),
-    token: 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA',
-  });
-});
-app.get('/v2/tokens/:id', (req, res) => {
-  res.json({ ...token, id: req.params.id });
-});
+
+/** The real store on a file database (WAL, synchronous=FULL, group commit), as the server opens it. */
+let store;
+if (layers.has('store')) {
+  const { SqliteTokenStore } = await import('../apps/api/dist/store/sqlite.js');
+  store = new SqliteTokenStore(join(mkdtempSync(join(tmpdir(), 'api-tokens-echo-')), 'tokens.db'));
+}
+
+if (layers.has('helmet')) {
+  const { default: helmet } = await import('helmet');
+  app.use(helmet()); // as app.ts mounts it
+}
+
+if (layers.has('log')) {
+  const { createLogger } = await import('../apps/api/dist/logger.js');
+  const { logRequests } = await import('../apps/api/dist/http/requestLog.js');
+  app.use(logRequests(app, createLogger('info')));
+}
+
 app.get('/healthz', (_req, res) => {
   res.json({ status: 'ok' });
+});
+
+/** The bearer secret's digest looked up in the token service's auth cache, which every request hits. */
+if (layers.has('auth')) {
+  const { loadSpec } = await import('../apps/api/dist/spec.js');
+  const { openStore } = await import('../apps/api/dist/store/sqlite.js');
+  const { readCapabilityCatalog } = await import('../apps/api/dist/tokens/capabilities.js');
+  const { TokenService } = await import('../apps/api/dist/tokens/service.js');
+  const tokens = new TokenService({
+    store: openStore('sqlite::memory:'),
+    catalog: readCapabilityCatalog(loadSpec()),
+    clock: () => new Date(),
+  });
+  const { ADMIN } = await import('./lib.mjs');
+  await tokens.bootstrap(ADMIN);
+  app.use(async (req, res, next) => {
+    const caller = await tokens.authenticate(
+      /^bearer +(\S+)/i.exec(req.get('authorization') ?? '')?.[1] ?? '',
+    );
+    if (caller === undefined) res.status(401).json({ code: 401, message: 'Authorization: unknown token' });
+    else next();
+  });
+}
+
+app.use(express.json({ limit: 65536 }));
+app.post('/v2/tokens', async (req, res) => {
+  const created = { ...token, ...req.body, id: randomUUID(), createdAt: new Date() };
+  await store?.insert(created, Buffer.from(randomUUID()));
+  res.json({ ...created, token: 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA' });
+});
+app.get('/v2/tokens/:id', async (req, res) => {
+  if (store === undefined) res.json({ ...token, id: req.params.id });
+  else res.json(await store.findById(req.params.id, new Date()));
 });
 app.listen(Number(process.argv[2]), '127.0.0.1');

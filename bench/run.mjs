@@ -1,26 +1,28 @@
 // `npm run bench`: the real server against a bare Express echo, A/B/A/B in one run, and against a 1,000,000-token store.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import {
+  ADMIN,
+  args,
+  createBody,
+  createToken,
+  fmt,
+  mean,
+  measure as measureWith,
+  root,
+  rssKiB,
+  serverEnv,
+  startProcess,
+  stop,
+} from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .map((arg) => /^--([^=]+)=(.*)$/.exec(arg))
-    .filter(Boolean)
-    .map(([, key, value]) => [key, value]),
-);
 const DURATION = Number(args.duration ?? 8); // seconds per measurement
 const ROUNDS = Number(args.rounds ?? 3); // A/B alternations
 const CONNECTIONS = Number(args.connections ?? 16);
 const STORED = Number(args.stored ?? 1_000_000);
-const ADMIN = 'bench_admin_secret_0123456789_abcdefgh';
 
 const TARGETS = {
   createRatio: 0.6, // create ≥ 0.6× the echo's requests/s
@@ -30,13 +32,6 @@ const TARGETS = {
   peakRssMiB: 200,
   rssGrowth: 0.1, // RSS after the last round within 10% of after the first
 };
-
-const createBody = JSON.stringify({
-  name: 'bench',
-  description: 'benchmark token',
-  datasetCapabilities: { 'logs-prod': { ingest: ['create'], query: ['read'] }, traces: { query: ['read'] } },
-  orgCapabilities: { dashboards: ['read'], monitors: ['read', 'update'] },
-});
 
 /**
  * Each run creates tokens in the 1M store too; they are removed before the next, so every run
@@ -52,83 +47,8 @@ function trimToSeeded(path) {
   if (removed > 0) console.log(`removed ${fmt(removed)} tokens a previous run created in the 1M store`);
 }
 
-async function freePort() {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForHealth(url) {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-/** Starts a server process; stdout (the request log) goes to /dev/null, as a production log shipper would take it away. */
-async function startProcess(name, script, env) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [script, String(port)], {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url);
-  return { name, child, url, peakRssKiB: 0 };
-}
-
-function rssKiB(pid, field = 'VmRSS') {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-}
-
-async function stop(server) {
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  await exited;
-}
-
-async function createReadToken(url) {
-  const response = await fetch(`${url}/v2/tokens`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'reader', orgCapabilities: { apiTokens: ['read'] } }),
-  });
-  if (response.status !== 200) throw new Error(`could not create the read token: ${response.status}`);
-  return response.json();
-}
-
-/** One autocannon measurement; samples the server's RSS while it runs. */
-async function measure(server, request, duration = DURATION) {
-  const sampler = setInterval(() => {
-    server.peakRssKiB = Math.max(server.peakRssKiB, rssKiB(server.child.pid));
-  }, 100);
-  const { path, ...options } = request;
-  const result = await autocannon({
-    url: `${server.url}${path}`,
-    connections: CONNECTIONS,
-    duration,
-    ...options,
-  });
-  clearInterval(sampler);
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
-  };
-}
-
-const mean = (values) => values.reduce((sum, value) => sum + value, 0) / values.length;
-const fmt = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
+const measure = (server, request, duration = DURATION) =>
+  measureWith(server, request, { duration, connections: CONNECTIONS });
 
 function summarize(samples) {
   return {
@@ -141,15 +61,6 @@ function summarize(samples) {
 
 async function main() {
   const work = mkdtempSync(join(tmpdir(), 'api-tokens-bench-'));
-  const serverEnv = (database) => ({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: `sqlite:${database}`,
-    BOOTSTRAP_TOKEN: ADMIN,
-    RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
-    RATE_LIMIT_PER_TOKEN_PER_SEC: '0',
-  });
-
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}`);
   console.log(`settings: ${CONNECTIONS} connections, ${DURATION} s per measurement, ${ROUNDS} A/B rounds\n`);
 
@@ -183,8 +94,9 @@ async function main() {
     serverEnv(storedPath),
   );
 
-  const reader = await createReadToken(empty.url);
-  const storedReader = await createReadToken(stored.url);
+  const readerBody = { name: 'reader', orgCapabilities: { apiTokens: ['read'] } };
+  const reader = await createToken(empty.url, readerBody);
+  const storedReader = await createToken(stored.url, readerBody);
   const create = {
     method: 'POST',
     path: '/v2/tokens',
