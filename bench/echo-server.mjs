@@ -44,26 +44,22 @@ app.get('/healthz', (_req, res) => {
   res.json({ status: 'ok' });
 });
 
-/** The bearer secret's digest looked up in the token service's auth cache, which every request hits. */
+/** The server's `authenticate` (rate limit off, as in the bench): the secret's digest, then the auth cache. */
 if (layers.has('auth')) {
+  const { authenticate } = await import('../apps/api/dist/http/auth.js');
+  const { FailedAuthenticationLimiter } = await import('../apps/api/dist/http/rateLimits.js');
   const { loadSpec } = await import('../apps/api/dist/spec.js');
   const { openStore } = await import('../apps/api/dist/store/sqlite.js');
   const { readCapabilityCatalog } = await import('../apps/api/dist/tokens/capabilities.js');
   const { TokenService } = await import('../apps/api/dist/tokens/service.js');
+  const { ADMIN } = await import('./lib.mjs');
   const tokens = new TokenService({
     store: openStore('sqlite::memory:'),
     catalog: readCapabilityCatalog(loadSpec()),
     clock: () => new Date(),
   });
-  const { ADMIN } = await import('./lib.mjs');
   await tokens.bootstrap(ADMIN);
-  app.use(async (req, res, next) => {
-    const caller = await tokens.authenticate(
-      /^bearer +(\S+)/i.exec(req.get('authorization') ?? '')?.[1] ?? '',
-    );
-    if (caller === undefined) res.status(401).json({ code: 401, message: 'Authorization: unknown token' });
-    else next();
-  });
+  app.use(authenticate(tokens, new FailedAuthenticationLimiter(0)));
 }
 
 app.use(express.json({ limit: 65536 }));
