@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
+import { loadSpec } from '../apps/api/dist/spec.js';
 
 const token = {
   id: randomUUID(),
@@ -19,6 +20,7 @@ const token = {
   samlAuthenticated: false,
 };
 
+const spec = loadSpec();
 const layers = new Set((process.argv[3] ?? '').split(',').filter(Boolean));
 const app = express();
 
@@ -48,28 +50,38 @@ app.get('/healthz', (_req, res) => {
 if (layers.has('auth')) {
   const { authenticate } = await import('../apps/api/dist/http/auth.js');
   const { FailedAuthenticationLimiter } = await import('../apps/api/dist/http/rateLimits.js');
-  const { loadSpec } = await import('../apps/api/dist/spec.js');
   const { openStore } = await import('../apps/api/dist/store/sqlite.js');
   const { readCapabilityCatalog } = await import('../apps/api/dist/tokens/capabilities.js');
   const { TokenService } = await import('../apps/api/dist/tokens/service.js');
   const { ADMIN } = await import('./lib.mjs');
   const tokens = new TokenService({
     store: openStore('sqlite::memory:'),
-    catalog: readCapabilityCatalog(loadSpec()),
+    catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
   });
   await tokens.bootstrap(ADMIN);
   app.use(authenticate(tokens, new FailedAuthenticationLimiter(0)));
 }
 
-app.use(express.json({ limit: 65536 }));
-app.post('/v2/tokens', async (req, res) => {
-  const created = { ...token, ...req.body, id: randomUUID(), createdAt: new Date() };
-  await store?.insert(created, Buffer.from(randomUUID()));
-  res.json({ ...created, token: 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA' });
-});
-app.get('/v2/tokens/:id', async (req, res) => {
-  if (store === undefined) res.json({ ...token, id: req.params.id });
-  else res.json(await store.findById(req.params.id, new Date()));
-});
+// The same body limit as the server's, read from the spec, as the server reads it.
+app.use(express.json({ limit: spec.info['x-max-request-body-bytes'] }));
+const secret = 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA';
+if (store === undefined) {
+  // The bare echo, untouched by the layers: the ceiling npm run bench compares against.
+  app.post('/v2/tokens', (req, res) => {
+    res.json({ ...token, ...req.body, id: randomUUID(), token: secret });
+  });
+  app.get('/v2/tokens/:id', (req, res) => {
+    res.json({ ...token, id: req.params.id });
+  });
+} else {
+  app.post('/v2/tokens', async (req, res) => {
+    const created = { ...token, ...req.body, id: randomUUID(), createdAt: new Date() };
+    await store.insert(created, Buffer.from(randomUUID()));
+    res.json({ ...created, token: secret });
+  });
+  app.get('/v2/tokens/:id', async (req, res) => {
+    res.json(await store.findById(req.params.id, new Date()));
+  });
+}
 app.listen(Number(process.argv[2]), '127.0.0.1');
