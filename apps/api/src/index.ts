@@ -4,6 +4,7 @@ import { ConfigError, readConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { loadSpec } from './spec.js';
+import { StoreInUseError } from './store/claim.js';
 import { openStore } from './store/sqlite.js';
 import { readCapabilityCatalog } from './tokens/capabilities.js';
 import { TokenService } from './tokens/service.js';
@@ -27,6 +28,16 @@ function announceBootstrapSecret(secret: string): void {
   );
 }
 
+/** Why a second server cannot share the database, and the two ways out. */
+function inUseMessage(err: StoreInUseError): string {
+  return err.wanted === 'sole'
+    ? 'DATABASE_URL: another api-tokens process is using this database. With the auth cache on ' +
+        '(AUTH_CACHE_SIZE > 0) a server must be its only user, or it would keep accepting tokens the ' +
+        'other process revokes; stop that process, or set AUTH_CACHE_SIZE=0 in every process that shares it'
+    : 'DATABASE_URL: an api-tokens process with the auth cache on (AUTH_CACHE_SIZE > 0) is using this ' +
+        'database and must be its only user; stop it, or restart it with AUTH_CACHE_SIZE=0';
+}
+
 async function main(): Promise<void> {
   let config: ReturnType<typeof readConfig>;
   try {
@@ -42,8 +53,11 @@ async function main(): Promise<void> {
     store = openStore(config.databaseUrl, {
       onBackgroundError: (err) =>
         logger.warn({ err }, 'token store: background checkpoint failed, will retry'),
+      // The auth cache is exact only if no other process can revoke a token behind its back.
+      claim: config.authCacheSize > 0 ? 'sole' : 'shared',
     });
   } catch (err) {
+    if (err instanceof StoreInUseError) fail(inUseMessage(err));
     const message = err instanceof Error ? err.message : String(err);
     fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);
   }

@@ -139,6 +139,52 @@ describe('the server process', () => {
   });
 });
 
+describe('two server processes on one database', () => {
+  const revoke = (server: ServerProcess, secret: string, id: unknown) =>
+    fetch(`${server.baseUrl}/v2/tokens/${id}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${secret}` },
+    });
+  const statusOfRead = async (server: ServerProcess, secret: string, id: unknown) =>
+    (await fetch(`${server.baseUrl}/v2/tokens/${id}`, { headers: { Authorization: `Bearer ${secret}` } }))
+      .status;
+
+  const refusedBeside = async (AUTH_CACHE_SIZE: string) => {
+    const result = await runServerExpectingExit({ DATABASE_URL: databaseUrl, AUTH_CACHE_SIZE });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^api-tokens: cannot start: DATABASE_URL: .*AUTH_CACHE_SIZE/);
+    return result.stderr;
+  };
+
+  it('refuses a second one while the first keeps its auth cache, with or without its own', async () => {
+    await start({ BOOTSTRAP_TOKEN });
+    expect(await refusedBeside('10000')).toMatch(/another api-tokens process is using this database/);
+    expect(await refusedBeside('0')).toMatch(/an api-tokens process with the auth cache on .* is using/);
+  });
+
+  it('refuses one with the auth cache beside one without, and the lock goes with the process, however it ends', async () => {
+    const cacheless = await start({ AUTH_CACHE_SIZE: '0' });
+    expect(await refusedBeside('10000')).toMatch(/another api-tokens process is using this database/);
+    expect(await cacheless.stop('SIGKILL')).toBeNull();
+    const cached = await start();
+    expect((await fetch(`${cached.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('lets several run with AUTH_CACHE_SIZE=0, and a revocation in one holds at once in the other', async () => {
+    const one = await start({ BOOTSTRAP_TOKEN, AUTH_CACHE_SIZE: '0' });
+    const other = await start({ AUTH_CACHE_SIZE: '0' });
+    const created = await createToken(one, BOOTSTRAP_TOKEN, {
+      name: 'shared',
+      orgCapabilities: { apiTokens: ['read'] },
+    });
+    const { id, token } = created.body;
+    expect(await statusOfRead(other, token, id)).toBe(200);
+    expect((await revoke(one, BOOTSTRAP_TOKEN, id)).status).toBe(204);
+    expect(await statusOfRead(other, token, id)).toBe(401);
+  });
+});
+
 describe('start-up refusals: one line on stderr, non-zero exit', () => {
   const expectRefusal = (result: { code: number | null; stderr: string }, pattern: RegExp) => {
     expect(result.code).not.toBe(0);

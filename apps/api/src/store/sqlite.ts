@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
+import { type Claim, claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
 import {
   type InsertOutcome,
@@ -98,6 +99,11 @@ export interface SqliteStoreOptions {
   /** How often the background checkpointer runs; 0 leaves checkpoints to SQLite, in the writer. */
   checkpointEveryMs?: number;
   onBackgroundError?: (err: Error) => void;
+  /**
+   * Which other processes may use the file while this store has it open (see claim.ts); none is
+   * checked when left out, as for tools that open the database while no server runs.
+   */
+  claim?: Claim;
 }
 
 /**
@@ -122,23 +128,35 @@ export class SqliteTokenStore implements TokenStore {
   readonly #insertFirst: (row: ReturnType<typeof toRow>) => boolean;
   #pending: PendingInsert[] = [];
   readonly #checkpointer: Checkpointer | undefined;
+  readonly #releaseClaim: () => void;
 
   /**
    * Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:', and
    * migrates it. A write that finds the database locked waits up to `busyTimeoutMs`, then fails as
    * unavailable; kept short, since better-sqlite3 waits synchronously and the whole process waits too.
    * A file database gets a background checkpointer (see checkpointer.ts) unless `checkpointEveryMs`
-   * is 0; its failures go to `onBackgroundError`.
+   * is 0; its failures go to `onBackgroundError`. With `claim`, it throws StoreInUseError when
+   * another process's claim rules this one out.
    */
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    const { busyTimeoutMs = 1000, checkpointEveryMs = 1000, onBackgroundError = () => {} } = options;
+    const { busyTimeoutMs = 1000, checkpointEveryMs = 1000, onBackgroundError = () => {}, claim } = options;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before the answer leaves, so an acknowledged write survives a crash or power loss.
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-    migrate(this.#db);
+    // Claimed before the database is even opened: a process that may not use it must not migrate it.
+    this.#releaseClaim = path !== ':memory:' && claim !== undefined ? claimDatabase(path, claim) : () => {};
+    let opened: Database.Database | undefined;
+    try {
+      opened = new Database(path);
+      opened.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk before the answer leaves, so an acknowledged write survives a crash or power loss.
+      opened.pragma('synchronous = FULL');
+      opened.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+      migrate(opened);
+    } catch (err) {
+      opened?.close();
+      this.#releaseClaim();
+      throw err;
+    }
+    this.#db = opened;
     if (path !== ':memory:' && checkpointEveryMs > 0) {
       // The writer checkpoints only as a backstop, should the log outgrow what the worker keeps up with.
       this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
@@ -290,6 +308,7 @@ export class SqliteTokenStore implements TokenStore {
     await this.#checkpointer?.stop();
     if (this.#pending.length > 0) this.#commitPending();
     if (this.#db.open) this.#db.close();
+    this.#releaseClaim();
   }
 }
 

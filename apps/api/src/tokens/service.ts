@@ -100,7 +100,7 @@ export class TokenService {
    * used on every call costs no store read. Exact within this process: delete and regenerate drop
    * the entry before they answer, expiry is checked on every use, and a read that raced with
    * either is not cached (see #forgetEpoch). Only this process's changes are seen, which is all
-   * there are with the embedded store; a store shared by several processes needs size 0.
+   * there are: index.ts claims the database for this process alone while the cache is on (store/claim.ts).
    */
   readonly #authenticated = new Map<string, TokenRecord>();
   readonly #digestById = new Map<string, string>();

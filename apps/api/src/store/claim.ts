@@ -1,0 +1,48 @@
+// Which processes may use one database file at once: a lock file beside it, held while the store is open.
+import Database from 'better-sqlite3';
+
+/**
+ * `sole`: this process must be the database's only server, as an in-process cache of what the
+ * database holds (the auth cache) needs, or it would not see another process's revocations.
+ * `shared`: other processes may use the database too, as long as none of them claimed it `sole`.
+ */
+export type Claim = 'sole' | 'shared';
+
+/** Another process holds a claim this one cannot share; the message says which kind is in the way. */
+export class StoreInUseError extends Error {
+  constructor(
+    readonly wanted: Claim,
+    options?: ErrorOptions,
+  ) {
+    super(
+      wanted === 'sole'
+        ? 'the database is in use by another process, and this one must be its only user'
+        : 'the database is in use by a process that must be its only user',
+      options,
+    );
+    this.name = 'StoreInUseError';
+  }
+}
+
+/**
+ * Takes `claim` on the database at `path` and returns what releases it. The lock is SQLite's own
+ * file locking on a small database beside it (`<path>-lock`), in exclusive locking mode, so the
+ * lock lasts as long as the connection: a `sole` claim holds the write lock, which no other
+ * process can share; a `shared` claim holds a read lock, which only other `shared` claims can
+ * share. The operating system drops the locks when a process ends, however it ends, so a crash
+ * leaves nothing to clean up. The file itself stays, empty; delete it only while no server runs.
+ */
+export function claimDatabase(path: string, claim: Claim): () => void {
+  const lock = new Database(`${path}-lock`, { timeout: 0 });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    if (claim === 'sole') lock.exec('BEGIN EXCLUSIVE; COMMIT');
+    else lock.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    lock.close();
+    if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY'))
+      throw new StoreInUseError(claim, { cause: err });
+    throw err;
+  }
+  return () => lock.close();
+}
