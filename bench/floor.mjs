@@ -1,8 +1,8 @@
 // `npm run bench:floor`: what each part of the real server's work costs on its own, against the bare echo.
 //
 // The echo is started once bare and once per layer (bench/echo-server.mjs: the real store, helmet, the
-// request log, the auth cache, each from the server's build), then with all of them, next to the real
-// server; each is loaded in turn, round after round, in alternating order. The table shows how close
+// request log, the auth cache, each from the server's build), then with all of them and with all but
+// the store (the best a server could do if no request ever reached the store), next to the real server; each is loaded in turn, round after round, in alternating order. The table shows how close
 // to the echo a server doing only that work can get on this machine: the floor under the ratios that
 // `npm run bench` checks.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +38,7 @@ async function main() {
     ['echo + helmet', 'helmet'],
     ['echo + request log', 'log'],
     ['echo + auth', 'auth'],
+    ['echo + all but the store', 'helmet,log,auth'],
     ['echo + all four', 'store,helmet,log,auth'],
   ];
   const servers = [];
