@@ -15,7 +15,14 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs the server to completion when it is expected to refuse to start; resolves with its exit code and output. */
+/** How long a server expected to refuse to start may take to exit; past it, the server is killed. */
+const REFUSAL_DEADLINE_MS = 10_000;
+
+/**
+ * Runs the server to completion when it is expected to refuse to start; resolves with its exit code
+ * and output. One that does not exit in time is killed (code null, so the test fails), never left
+ * running beyond its test.
+ */
 export async function runServerExpectingExit(env: Record<string, string>) {
   const child = spawn(process.execPath, [entry], {
     env: { ...process.env, PORT: '0', ...env },
@@ -29,7 +36,9 @@ export async function runServerExpectingExit(env: Record<string, string>) {
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
+  const deadline = setTimeout(() => child.kill('SIGKILL'), REFUSAL_DEADLINE_MS);
   const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(deadline);
   return { code, stdout, stderr };
 }
 
