@@ -16,7 +16,7 @@ export interface ServerProcess {
 }
 
 /** How long a server expected to refuse to start may take to exit; past it, the server is killed. */
-const REFUSAL_DEADLINE_MS = 10_000;
+const REFUSAL_DEADLINE_MS = 5_000;
 
 /**
  * Runs the server to completion when it is expected to refuse to start; resolves with its exit code

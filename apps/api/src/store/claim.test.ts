@@ -1,7 +1,7 @@
 // Claims on a database file: one `sole` user, or any number of `shared` ones, never both.
 // SQLite's file locks are checked between connections of one process as between processes, so
 // these run in one process; test/server.test.ts covers two real server processes.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,19 @@ describe('claimDatabase', () => {
     expect(refusal('sole')).toBeInstanceOf(StoreInUseError);
     second();
     expect(refusal('sole')).toBeUndefined();
+  });
+
+  it('finds the same lock through a symbolic link to the database', () => {
+    writeFileSync(path, '');
+    const link = join(path, '..', 'link.db');
+    symlinkSync(path, link);
+    claim('sole');
+    expect(() => claimDatabase(link, 'shared')).toThrow(StoreInUseError);
+  });
+
+  it('leaves only the lock file beside the database, no journal to recover after a crash', () => {
+    claim('sole');
+    expect(readdirSync(join(path, '..'))).toEqual(['tokens.db-lock']);
   });
 
   it('names, in its message, which side is in the way', () => {

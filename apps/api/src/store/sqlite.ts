@@ -157,15 +157,6 @@ export class SqliteTokenStore implements TokenStore {
       throw err;
     }
     this.#db = opened;
-    if (path !== ':memory:' && checkpointEveryMs > 0) {
-      // The writer checkpoints only as a backstop, should the log outgrow what the worker keeps up with.
-      this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-      this.#checkpointer = new Checkpointer(path, {
-        intervalMs: checkpointEveryMs,
-        onError: onBackgroundError,
-      });
-    }
-
     const db = this.#db;
     this.#statements = {
       insert: db.prepare(
@@ -229,6 +220,16 @@ export class SqliteTokenStore implements TokenStore {
       statements.markBootstrapped.run(new Date().toISOString());
       return true;
     });
+
+    // Last, once nothing else can fail: a store that failed to open must leave no worker running.
+    if (path !== ':memory:' && checkpointEveryMs > 0) {
+      // The writer checkpoints only as a backstop, should the log outgrow what the worker keeps up with.
+      db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      this.#checkpointer = new Checkpointer(path, {
+        intervalMs: checkpointEveryMs,
+        onError: onBackgroundError,
+      });
+    }
   }
 
   /**
@@ -305,10 +306,13 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async close(): Promise<void> {
-    await this.#checkpointer?.stop();
-    if (this.#pending.length > 0) this.#commitPending();
-    if (this.#db.open) this.#db.close();
-    this.#releaseClaim();
+    try {
+      await this.#checkpointer?.stop();
+      if (this.#pending.length > 0) this.#commitPending();
+      if (this.#db.open) this.#db.close();
+    } finally {
+      this.#releaseClaim();
+    }
   }
 }
 
