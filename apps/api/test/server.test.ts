@@ -41,6 +41,13 @@ async function createToken(server: ServerProcess, secret: string, body: object) 
   };
 }
 
+/** A start-up refusal: a non-zero exit and one line on stderr, matching `pattern`. */
+const expectRefusal = (result: { code: number | null; stderr: string }, pattern: RegExp) => {
+  expect(result.code).not.toBe(0);
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr).toMatch(pattern);
+};
+
 const databaseFiles = () =>
   readdirSync(dir)
     .map((file) => readFileSync(join(dir, file)).toString('latin1'))
@@ -151,9 +158,7 @@ describe('two server processes on one database', () => {
 
   const refusedBeside = async (AUTH_CACHE_SIZE: string) => {
     const result = await runServerExpectingExit({ DATABASE_URL: databaseUrl, AUTH_CACHE_SIZE });
-    expect(result.code).not.toBe(0);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^api-tokens: cannot start: DATABASE_URL: .*AUTH_CACHE_SIZE/);
+    expectRefusal(result, /^api-tokens: cannot start: DATABASE_URL: .*AUTH_CACHE_SIZE/);
     return result.stderr;
   };
 
@@ -186,12 +191,6 @@ describe('two server processes on one database', () => {
 });
 
 describe('start-up refusals: one line on stderr, non-zero exit', () => {
-  const expectRefusal = (result: { code: number | null; stderr: string }, pattern: RegExp) => {
-    expect(result.code).not.toBe(0);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(pattern);
-  };
-
   it('a malformed BOOTSTRAP_TOKEN, without echoing it', async () => {
     const result = await runServerExpectingExit({
       DATABASE_URL: databaseUrl,
