@@ -25,6 +25,11 @@ export interface AppDependencies {
   rateLimits: RateLimitConfig;
   /** Browser origins allowed to call the API (CORS_ORIGINS); none by default, so CORS is off. */
   corsOrigins?: readonly string[];
+  /**
+   * Express's `trust proxy` setting (TRUST_PROXY): which peers may name the client address in
+   * X-Forwarded-For. False (the default) trusts none: the client address is the TCP peer's.
+   */
+  trustProxy?: boolean | number | string | readonly string[];
 }
 
 export function createApp({
@@ -34,11 +39,13 @@ export function createApp({
   validateResponses,
   rateLimits,
   corsOrigins = [],
+  trustProxy = false,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.set('trust proxy', trustProxy);
   app.use(helmet());
   app.use(logRequests(app, logger));
 
