@@ -1,2 +1,2 @@
-// The spec's component schemas as runtime JSON Schema objects, for code and tests that read rules from the contract.
-export * from './generated/schemas.gen.js';
+// The spec's component schemas as self-contained JSON Schema 2020-12 documents: compile any one with Ajv2020.
+export * from './generated/schemas.bundled.gen.js';

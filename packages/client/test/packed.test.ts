@@ -1,0 +1,232 @@
+// Packs the built client, installs the tarball into a scratch project outside the workspace and uses it as a consumer would.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const workspaceRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+// npm passes its own settings to the scripts it runs (npm_config_*, npm_package_*); an npm started from this test
+// would take them (a workspace prefix, say) and install into the workspace, so the scratch project gets a clean set.
+function cleanEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !/^npm_(config|package|lifecycle)_/i.test(name) || name === 'npm_config_cache',
+    ),
+  );
+}
+
+function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd, env: cleanEnvironment(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && 'killed' in error && error.killed) {
+          reject(new Error(`timed out after ${timeoutMs} ms: ${command} ${args.join(' ')}\n${stderr}`));
+          return;
+        }
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The version installed in the workspace, so the scratch install is the one already in npm's cache. */
+async function workspaceVersion(name: string): Promise<string> {
+  const manifest = JSON.parse(
+    await readFile(join(workspaceRoot, 'node_modules', name, 'package.json'), 'utf8'),
+  );
+  return `${name}@${manifest.version}`;
+}
+
+let scratch: string;
+let packed: { filename: string; files: { path: string }[] };
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'api-tokens-client-consumer-'));
+  const pack = await run('npm', ['pack', '--json', '--pack-destination', scratch], packageDir, 120_000);
+  expect(pack.code, pack.stderr).toBe(0);
+  // Lifecycle scripts may print before the JSON; the report is the last top-level array.
+  [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[\n')));
+  await writeFile(
+    join(scratch, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+  );
+  const install = await run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--no-package-lock',
+      join(scratch, packed.filename),
+      await workspaceVersion('ajv'),
+      await workspaceVersion('ajv-formats'),
+      await workspaceVersion('typescript'),
+    ],
+    scratch,
+    300_000,
+  );
+  expect(install.code, install.stderr).toBe(0);
+}, 420_000);
+
+afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('the packed @api-tokens/client', () => {
+  it('ships the license, the compiled code and the sources its source maps name, and nothing else', async () => {
+    const paths = packed.files.map((file) => file.path);
+    expect(paths).toContain('LICENSE');
+    expect(paths).toContain('package.json');
+    expect(paths).toContain('README.md');
+    expect(paths.filter((path) => !/^(dist|src)\//.test(path)).sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'package.json',
+    ]);
+    const installed = join(scratch, 'node_modules', '@api-tokens', 'client');
+    for (const map of paths.filter((path) => path.endsWith('.map'))) {
+      const { sources } = JSON.parse(await readFile(join(installed, map), 'utf8')) as { sources: string[] };
+      for (const source of sources) {
+        const resolved = join(map, '..', source);
+        expect(paths, `${map} names ${source}`).toContain(resolved);
+      }
+    }
+  });
+
+  it('runs from plain Node ESM: the SDK sends a typed request, and every schema compiles with Ajv2020 on its own', async () => {
+    await writeFile(
+      join(scratch, 'consumer.mjs'),
+      `
+import { createServer } from 'node:http';
+import { createApiToken } from '@api-tokens/client';
+import * as schemas from '@api-tokens/client/schemas';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+const compiled = Object.entries(schemas).map(([name, schema]) => {
+  // A fresh Ajv per schema: each must compile with nothing else registered.
+  const ajv = new Ajv2020();
+  addFormats(ajv);
+  ajv.compile(schema);
+  return name;
+});
+
+const ajv = new Ajv2020();
+addFormats(ajv);
+const validate = ajv.compile(schemas.CreateAPITokenSchema);
+const good = validate({ name: 'analyst', expiresAt: '2030-01-01T00:00:00Z', orgCapabilities: { dashboards: ['read'] } });
+const bad = validate({ name: 'analyst', orgCapabilities: { dashboards: ['fly'] } });
+const badAt = validate.errors?.map((error) => error.instancePath);
+
+let received;
+const server = createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => { body += chunk; });
+  request.on('end', () => {
+    received = { method: request.method, url: request.url, authorization: request.headers.authorization, body: JSON.parse(body) };
+    response.writeHead(403, { 'Content-Type': 'application/json' });
+    response.end(JSON.stringify({ code: 403, message: "body.orgCapabilities.dashboards: cannot grant 'read', the caller does not hold it" }));
+  });
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const { data, error, response } = await createApiToken({
+  baseUrl: \`http://127.0.0.1:\${server.address().port}/v2\`,
+  auth: 'xaat-example',
+  body: { name: 'analyst', orgCapabilities: { dashboards: ['read'] } },
+});
+server.close();
+console.log(JSON.stringify({ compiled, good, bad, badAt, status: response.status, data, error, received }));
+`,
+    );
+    const consumer = await run(process.execPath, ['consumer.mjs'], scratch, 60_000);
+    expect(consumer.stderr).toBe('');
+    expect(consumer.code).toBe(0);
+    const result = JSON.parse(consumer.stdout);
+    expect(result.compiled).toContain('CreateAPITokenSchema');
+    expect(result.compiled).toContain('APITokenSchema');
+    expect(result.compiled).toContain('ErrorSchema');
+    expect(result.good).toBe(true);
+    expect(result.bad).toBe(false);
+    expect(result.badAt).toContain('/orgCapabilities/dashboards/0');
+    expect(result.status).toBe(403);
+    expect(result.data).toBeUndefined();
+    expect(result.error).toEqual({
+      code: 403,
+      message: "body.orgCapabilities.dashboards: cannot grant 'read', the caller does not hold it",
+    });
+    expect(result.received).toEqual({
+      method: 'POST',
+      url: '/v2/tokens',
+      authorization: 'Bearer xaat-example',
+      body: { name: 'analyst', orgCapabilities: { dashboards: ['read'] } },
+    });
+  }, 120_000);
+
+  it('type-checks under TypeScript nodenext, and its types refuse a body the spec refuses', async () => {
+    await writeFile(
+      join(scratch, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          lib: ['es2023', 'dom'],
+          strict: true,
+          noEmit: true,
+          types: [],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    await writeFile(
+      join(scratch, 'consumer.ts'),
+      `
+import { type ApiToken, type CreateApiToken, createApiToken, createClient, getApiTokens } from '@api-tokens/client';
+import { CreateAPITokenSchema } from '@api-tokens/client/schemas';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+
+const client = createClient({ baseUrl: 'http://127.0.0.1:3000/v2', auth: 'xaat-example' });
+const body: CreateApiToken = { name: 'analyst', datasetCapabilities: { '*': { query: ['read'] } } };
+// @ts-expect-error 'fly' is not an action of dashboards
+const refused: CreateApiToken = { name: 'analyst', orgCapabilities: { dashboards: ['fly'] } };
+
+export async function create(): Promise<string> {
+  const { data, error } = await createApiToken({ client, body });
+  if (error) throw new Error(\`\${error.code}: \${error.message}\`);
+  return data.token;
+}
+
+export async function names(): Promise<string[]> {
+  const { data } = await getApiTokens({ client, query: { limit: 10 }, throwOnError: true });
+  return data.map((token: ApiToken) => token.name);
+}
+
+const validate = new Ajv2020({ validateFormats: false }).compile(CreateAPITokenSchema);
+const dialect: 'https://json-schema.org/draft/2020-12/schema' = CreateAPITokenSchema.$schema;
+export { dialect, refused, validate };
+`,
+    );
+    const tsc = await run(
+      process.execPath,
+      [join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+      scratch,
+      120_000,
+    );
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.code).toBe(0);
+  }, 180_000);
+});
