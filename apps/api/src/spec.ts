@@ -23,6 +23,7 @@ export interface SchemaObject {
   allOf?: SchemaObject[];
   anyOf?: SchemaObject[];
   propertyNames?: SchemaObject;
+  not?: SchemaObject;
   [keyword: string]: unknown;
 }
 

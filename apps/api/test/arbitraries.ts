@@ -20,13 +20,16 @@ const KEYWORDS: Record<string, readonly string[]> = {
   null: [],
   boolean: [],
   integer: ['minimum', 'maximum'],
-  string: ['minLength', 'maxLength', 'pattern', 'format'],
+  string: ['minLength', 'maxLength', 'pattern', 'not', 'format'],
   array: ['items', 'uniqueItems', 'maxItems'],
   object: ['properties', 'required', 'additionalProperties', 'propertyNames', 'maxProperties'],
 };
 
 function expectOnly(schema: SchemaObject, keywords: readonly string[]): void {
-  const unknown = Object.keys(schema).filter((k) => !keywords.includes(k) && !ANNOTATIONS.includes(k));
+  // Vendor extensions (`x-…`, such as x-error-messages) annotate; they never constrain.
+  const unknown = Object.keys(schema).filter(
+    (k) => !keywords.includes(k) && !ANNOTATIONS.includes(k) && !k.startsWith('x-'),
+  );
   if (unknown.length > 0) {
     throw new Error(`arbitraries: unsupported keyword(s) ${unknown.join(', ')} in ${JSON.stringify(schema)}`);
   }
@@ -74,15 +77,23 @@ export function objectBranch(spec: OpenApiDocument, schema: SchemaObject): Schem
 /** JSON Schema counts code points, not UTF-16 units. */
 export const codePoints = (value: string): number => [...value].length;
 
-/** Whether a string meets a string schema's length and pattern (as Ajv runs patterns: unanchored, with the `u` flag). */
+/** Whether a string meets a string schema's length and patterns (as Ajv runs patterns: unanchored, with the `u` flag). */
 export function stringAcceptor(spec: OpenApiDocument, schema: SchemaObject): (value: string) => boolean {
   const node = resolved(spec, schema);
   const pattern = node.pattern === undefined ? undefined : new RegExp(node.pattern, 'u');
+  // `not` is understood only as a pattern the string must not match (a name must not be blank).
+  if (node.not !== undefined) expectOnly(node.not, ['pattern']);
+  const notPattern = node.not?.pattern === undefined ? undefined : new RegExp(node.not.pattern, 'u');
   const min = node.minLength ?? 0;
   const max = node.maxLength ?? Number.POSITIVE_INFINITY;
   return (value) => {
     const length = codePoints(value);
-    return length >= min && length <= max && (pattern === undefined || pattern.test(value));
+    return (
+      length >= min &&
+      length <= max &&
+      (pattern === undefined || pattern.test(value)) &&
+      (notPattern === undefined || !notPattern.test(value))
+    );
   };
 }
 

@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ApiError } from '../errors.js';
 import { StoreUnavailableError } from '../store/store.js';
+import { describeValidatorError, isValidatorError } from './specValidation.js';
 
 /** How long a client should wait after a 503 before it retries. */
 const RETRY_UNAVAILABLE_AFTER_SECONDS = 5;
@@ -61,6 +62,10 @@ export function describeError(err: unknown, req: Request): Described {
   }
   let described: Described = { status: 500, message: 'internal server error' };
   if (isBodyParserError(err)) described = describeBodyParserError(err);
+  // express-openapi-validator's refusals; a 5xx from it is an answer that breaks the spec.
+  else if (isValidatorError(err) && err.status >= 400 && err.status < 500) {
+    described = { status: err.status, message: describeValidatorError(err, req), headers: err.headers };
+  }
   // zlib under the body parser (Z_… for gzip and deflate, ERR__ERROR_… for brotli): a body that is not what its Content-Encoding says.
   else if (isDecompressionError(err)) {
     described = { status: 400, message: 'body: does not decode as its Content-Encoding says' };

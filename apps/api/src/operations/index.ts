@@ -2,7 +2,7 @@
 import type { RequestHandler, Response, Router } from 'express';
 import { ApiError, unauthorized } from '../errors.js';
 import { authorize } from '../http/auth.js';
-import { SpecValidators } from '../http/validation.js';
+import { validateAgainstSpec } from '../http/specValidation.js';
 import type { OpenApiDocument } from '../spec.js';
 import type { Caller, TokenService } from '../tokens/service.js';
 import { createAPIToken } from './createAPIToken.js';
@@ -58,9 +58,11 @@ export interface MountOptions {
 /**
  * Mounts each of the spec's operations on its own path and method, behind the checks the spec asks
  * for: the capabilities of `x-required-capabilities`, then (for operations that take a body) reading
- * the body, then the request's parameters and body against the spec. Other methods on a path answer
- * 405 with the ones it has (HEAD too: the spec documents none). One route per path, so a request is
- * matched against each path once, not once per method.
+ * the body, then express-openapi-validator's check of the request's parameters and body (and, when
+ * asked, of the answer). Other methods on a path answer 405 with the ones it has (HEAD too: the spec
+ * documents none), and unknown paths fall through to the app's 404, so the validator only ever sees
+ * requests for a documented operation. One route per path, so a request is matched against each
+ * path once, not once per method.
  */
 export function mountOperations(
   router: Router,
@@ -68,7 +70,7 @@ export function mountOperations(
   deps: OperationDependencies,
   { validateResponses, readBody }: MountOptions,
 ): void {
-  const validators = new SpecValidators(spec);
+  const validate = validateAgainstSpec(spec, { validateResponses });
   const mounted = new Set<string>();
   for (const [path, item] of Object.entries(spec.paths)) {
     const route = router.route(toExpressPath(path));
@@ -83,12 +85,10 @@ export function mountOperations(
       const makeHandler = operations[operation.operationId];
       if (makeHandler === undefined)
         throw new Error(`spec: no handler for operation ${operation.operationId}`);
-      const where = { path, method, operation };
       route[method](
-        ...(validateResponses ? [validators.responseValidator(where)] : []),
         authorize(operation),
         ...(operation.requestBody === undefined ? [] : readBody),
-        validators.requestValidator(where),
+        ...validate,
         makeHandler(deps),
       );
       mounted.add(operation.operationId);
