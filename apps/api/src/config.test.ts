@@ -1,20 +1,44 @@
 // Configuration: defaults a new user gets, and one clear refusal per bad value.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from './config.js';
+import { type Config, ConfigError, readConfig } from './config.js';
+
+const DEFAULTS: Config = {
+  port: 3000,
+  host: '127.0.0.1',
+  databaseUrl: 'sqlite:./data/tokens.db',
+  bootstrapToken: undefined,
+  logLevel: 'info',
+  validateResponses: true,
+  authCacheSize: 10_000,
+  corsOrigins: [],
+  trustProxy: false,
+  expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
+};
+
+/** Every variable readConfig reads. */
+const VARIABLES = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'BOOTSTRAP_TOKEN',
+  'LOG_LEVEL',
+  'NODE_ENV',
+  'AUTH_CACHE_SIZE',
+  'CORS_ORIGINS',
+  'TRUST_PROXY',
+  'EXPIRED_TOKEN_RETENTION',
+  'RATE_LIMIT_FAILED_AUTH_PER_MIN',
+  'RATE_LIMIT_PER_TOKEN_PER_SEC',
+];
 
 describe('readConfig', () => {
   it('gives the documented defaults', () => {
-    expect(readConfig({})).toEqual({
-      port: 3000,
-      host: '127.0.0.1',
-      databaseUrl: 'sqlite:./data/tokens.db',
-      bootstrapToken: undefined,
-      logLevel: 'info',
-      validateResponses: true,
-      authCacheSize: 10_000,
-      corsOrigins: [],
-      rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
-    });
+    expect(readConfig({})).toEqual(DEFAULTS);
+  });
+
+  it('takes every variable set to the empty string as unset', () => {
+    expect(readConfig(Object.fromEntries(VARIABLES.map((name) => [name, ''])))).toEqual(DEFAULTS);
   });
 
   it('reads every variable', () => {
@@ -28,6 +52,8 @@ describe('readConfig', () => {
         NODE_ENV: 'production',
         AUTH_CACHE_SIZE: '0',
         CORS_ORIGINS: 'https://a.example, http://localhost:5173',
+        TRUST_PROXY: 'loopback, 10.0.0.0/8',
+        EXPIRED_TOKEN_RETENTION: '36h',
         RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
         RATE_LIMIT_PER_TOKEN_PER_SEC: '7',
       }),
@@ -40,13 +66,54 @@ describe('readConfig', () => {
       validateResponses: false,
       authCacheSize: 0,
       corsOrigins: ['https://a.example', 'http://localhost:5173'],
+      trustProxy: ['loopback', '10.0.0.0/8'],
+      expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
     });
   });
 
   it.each([
+    ['HOST', 'localhost', 'localhost'],
+    ['HOST', '::', '::'],
+    ['PORT', '0', 0],
+    ['PORT', '65535', 65535],
+  ] as const)('reads %s=%s', (name, value, expected) => {
+    expect(readConfig({ [name]: value })[name === 'PORT' ? 'port' : 'host']).toBe(expected);
+  });
+
+  it.each([
+    ['true', true],
+    ['false', false],
+    ['1', 1],
+    ['loopback', ['loopback']],
+    ['linklocal,uniquelocal', ['linklocal', 'uniquelocal']],
+    ['192.0.2.10, 2001:db8::/32, 10.0.0.0/255.0.0.0', ['192.0.2.10', '2001:db8::/32', '10.0.0.0/255.0.0.0']],
+  ])('reads TRUST_PROXY=%s as Express takes it', (value, expected) => {
+    expect(readConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    ['30s', 30_000],
+    ['90m', 90 * 60_000],
+    ['36h', 36 * 3_600_000],
+    ['7d', 7 * 86_400_000],
+    ['0d', 0],
+  ])('reads EXPIRED_TOKEN_RETENTION=%s as %d ms', (value, ms) => {
+    expect(readConfig({ EXPIRED_TOKEN_RETENTION: value }).expiredTokenRetentionMs).toBe(ms);
+  });
+
+  it.each([
     ['PORT', '70000'],
     ['PORT', 'http'],
+    ['PORT', '0x50'],
+    ['PORT', '1e3'],
+    ['PORT', '80.0'],
+    ['PORT', '+80'],
+    ['PORT', '-1'],
+    ['PORT', ' 80'],
+    ['PORT', '0b1010000'],
+    ['HOST', 'not a host'],
+    ['HOST', 'http://example.com'],
     ['LOG_LEVEL', 'verbose'],
     ['BOOTSTRAP_TOKEN', 'too-short'],
     ['BOOTSTRAP_TOKEN', `${'a'.repeat(40)}!`],
@@ -55,6 +122,20 @@ describe('readConfig', () => {
     ['AUTH_CACHE_SIZE', '1e3'],
     ['CORS_ORIGINS', 'https://a.example/path'],
     ['CORS_ORIGINS', '*'],
+    ['TRUST_PROXY', 'yes'],
+    ['TRUST_PROXY', 'TRUE'],
+    ['TRUST_PROXY', 'proxy.example.com'],
+    ['TRUST_PROXY', '10.0.0.1/33'],
+    ['TRUST_PROXY', 'loopback,,10.0.0.1'],
+    ['TRUST_PROXY', '-1'],
+    ['EXPIRED_TOKEN_RETENTION', '7'],
+    ['EXPIRED_TOKEN_RETENTION', 'd'],
+    ['EXPIRED_TOKEN_RETENTION', '7w'],
+    ['EXPIRED_TOKEN_RETENTION', '1.5h'],
+    ['EXPIRED_TOKEN_RETENTION', '-1d'],
+    ['EXPIRED_TOKEN_RETENTION', '7 d'],
+    ['EXPIRED_TOKEN_RETENTION', '7D'],
+    ['EXPIRED_TOKEN_RETENTION', '999999999d'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

@@ -1,4 +1,6 @@
 // Configuration from the environment, checked whole at start-up so a bad value stops the process with one clear line.
+import { isIP } from 'node:net';
+import express from 'express';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
 import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
 import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
@@ -17,11 +19,95 @@ export interface Config {
   authCacheSize: number;
   /** Browser origins allowed by CORS (CORS_ORIGINS, comma-separated); empty: CORS off. */
   corsOrigins: string[];
+  /** Express's `trust proxy` (TRUST_PROXY): which peers may name the client in X-Forwarded-For; false: none. */
+  trustProxy: boolean | number | string[];
+  /** How long an expired token's row is kept before the store purges it (EXPIRED_TOKEN_RETENTION). */
+  expiredTokenRetentionMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+const DURATION_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Express's names for address ranges, accepted in TRUST_PROXY beside addresses and subnets. */
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
 export class ConfigError extends Error {}
+
+/**
+ * A variable's value, or undefined when unset or empty: `PORT=` in a unit file or a compose file
+ * means "not set", never "bind a random port" or "every interface".
+ */
+function read(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === '' ? undefined : raw;
+}
+
+/** PORT: decimal digits only, so that `0x50` or `1e3` is not quietly some other port. */
+function readPort(raw: string | undefined): number {
+  if (raw === undefined) return 3000;
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw new ConfigError(`PORT: ${JSON.stringify(raw)} is not a port number (decimal, 0-65535)`);
+  }
+  return port;
+}
+
+/** HOST: an IP address or a host name, the address to listen on. */
+function readHost(raw: string | undefined): string {
+  if (raw === undefined) return '127.0.0.1';
+  const hostName =
+    /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+  if (isIP(raw) === 0 && !hostName.test(raw)) {
+    throw new ConfigError(`HOST: ${JSON.stringify(raw)} is not an IP address or a host name`);
+  }
+  return raw;
+}
+
+/**
+ * TRUST_PROXY, in Express's own terms: true/false, a hop count, or a comma-separated list of
+ * addresses, subnets and the names loopback, linklocal, uniquelocal. Each entry is checked by
+ * Express itself, so what passes here is exactly what createApp accepts.
+ */
+function readTrustProxy(raw: string | undefined): boolean | number | string[] {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d{1,9}$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const probe = express();
+  for (const entry of entries) {
+    let valid = entry !== '';
+    try {
+      if (valid) probe.set('trust proxy', [entry]);
+    } catch {
+      valid = false;
+    }
+    if (!valid) {
+      throw new ConfigError(
+        `TRUST_PROXY: ${JSON.stringify(entry)} is not true, false, a hop count, an address, a subnet ` +
+          `(10.0.0.0/8) or one of ${TRUST_PROXY_NAMES.join(', ')}`,
+      );
+    }
+  }
+  return entries;
+}
+
+/** A duration such as 7d, 36h, 90m or 30s, in milliseconds. */
+function readDuration(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d{1,9})([smhd])$/.exec(raw);
+  const ms =
+    match === null ? Number.NaN : Number(match[1]) * (DURATION_UNIT_MS[match[2] as string] as number);
+  if (!Number.isSafeInteger(ms)) {
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(raw)} is not a duration: a whole number and a unit, s, m, h or d (7d, 36h, 90m)`,
+    );
+  }
+  return ms;
+}
 
 /** CORS_ORIGINS: comma-separated origins such as https://app.example.com; each must be scheme://host[:port]. */
 function readOrigins(raw: string | undefined): string[] {
@@ -47,36 +133,34 @@ function readOrigins(raw: string | undefined): string[] {
 
 /** A whole number ≥ 0 from the environment, or the default when unset. */
 function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
   if (!/^\d{1,9}$/.test(raw))
     throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not a whole number ≥ 0`);
   return Number(raw);
 }
 
 export function readConfig(env: NodeJS.ProcessEnv): Config {
-  const port = Number(env.PORT ?? '3000');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`PORT: ${JSON.stringify(env.PORT)} is not a port number (0-65535)`);
-  }
-  const logLevel = env.LOG_LEVEL ?? 'info';
+  const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL: ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
   }
-  const bootstrapToken = env.BOOTSTRAP_TOKEN;
+  const bootstrapToken = read(env, 'BOOTSTRAP_TOKEN');
   if (bootstrapToken !== undefined && !BOOTSTRAP_SECRET_PATTERN.test(bootstrapToken)) {
     // Never echo the value: it is a secret, even when malformed.
     throw new ConfigError('BOOTSTRAP_TOKEN: must be at least 32 characters of A-Z, a-z, 0-9, _ and -');
   }
   return {
-    port,
-    host: env.HOST ?? '127.0.0.1',
-    databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/tokens.db',
+    port: readPort(read(env, 'PORT')),
+    host: readHost(read(env, 'HOST')),
+    databaseUrl: read(env, 'DATABASE_URL') ?? 'sqlite:./data/tokens.db',
     bootstrapToken,
     logLevel,
-    validateResponses: env.NODE_ENV !== 'production',
+    validateResponses: read(env, 'NODE_ENV') !== 'production',
     authCacheSize: readCount(env, 'AUTH_CACHE_SIZE', DEFAULT_AUTH_CACHE_SIZE),
-    corsOrigins: readOrigins(env.CORS_ORIGINS),
+    corsOrigins: readOrigins(read(env, 'CORS_ORIGINS')),
+    trustProxy: readTrustProxy(read(env, 'TRUST_PROXY')),
+    expiredTokenRetentionMs: readDuration(env, 'EXPIRED_TOKEN_RETENTION', DEFAULT_EXPIRED_TOKEN_RETENTION_MS),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,
