@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     validateResponses: config.validateResponses,
     rateLimits: config.rateLimits,
     corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.

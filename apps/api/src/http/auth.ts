@@ -21,13 +21,14 @@ const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
 /**
  * Resolves the bearer secret to its token before anything else reads the request. It runs ahead of
  * body parsing and validation, so an anonymous client learns nothing about the request it sent.
+ * The failure limiter is consulted only once an attempt has failed: a valid token is never refused
+ * for what others sharing its address (a NAT, a proxy) did.
  */
 export function authenticate(tokens: TokenService, failures: FailedAuthenticationLimiter): RequestHandler {
   return async (req, res, next) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
-    await failures.assertNotBlocked(address);
     const refuse = async (message: string): Promise<never> => {
-      await failures.recordFailure(address);
+      // req.ip is the TCP peer unless TRUST_PROXY names that peer as a proxy: then X-Forwarded-For's client.
+      await failures.recordFailure(req.ip ?? req.socket.remoteAddress ?? 'unknown');
       throw unauthorized(message);
     };
     const header = req.get('authorization');

@@ -25,35 +25,31 @@ const tooManyRequests = (message: string, msBeforeNext: number) => {
 };
 
 /**
- * Counts only failures, and checks before authenticating, so a client that authenticates
- * correctly is never slowed by its own successful requests; once an address has failed
- * `perMinute` times, every request from it is refused until the window ends. The counters are
- * per process (in memory); the limiter's interface has shared-store variants for replicas.
+ * Counts failed authentications per client address. It is asked only after an attempt failed, so
+ * it can refuse nothing but failures: past `perMinute` in the window, a failing attempt answers 429
+ * instead of 401, while a valid token from the same address still passes. The counters are per
+ * process (in memory); the limiter's interface has shared-store variants for replicas.
  */
 export class FailedAuthenticationLimiter {
   readonly #limiter: RateLimiterMemory | undefined;
-  readonly #perMinute: number;
 
   constructor(perMinute: number) {
-    this.#perMinute = perMinute;
     this.#limiter = perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : undefined;
   }
 
-  async assertNotBlocked(address: string): Promise<void> {
-    const state = await this.#limiter?.get(address);
-    if (state != null && state.consumedPoints >= this.#perMinute) {
-      throw tooManyRequests(
-        'Authorization: too many failed authentications from this address',
-        state.msBeforeNext,
-      );
-    }
-  }
-
+  /** Counts a failed attempt from `address`; throws 429 once the address is past the limit. */
   async recordFailure(address: string): Promise<void> {
-    // Past the limit consume() rejects; the refusal is assertNotBlocked's job, so that is not an error here.
-    await this.#limiter?.consume(address).catch((rejection: unknown) => {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    });
+    try {
+      await this.#limiter?.consume(address);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        throw tooManyRequests(
+          'Authorization: too many failed authentications from this address',
+          rejection.msBeforeNext,
+        );
+      }
+      throw rejection;
+    }
   }
 }
 
