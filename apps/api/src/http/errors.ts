@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ApiError } from '../errors.js';
 import { StoreUnavailableError } from '../store/store.js';
+import { redactUrl } from './requestLog.js';
 import { describeValidatorError, isValidatorError } from './specValidation.js';
 
 /** How long a client should wait after a 503 before it retries. */
@@ -72,14 +73,14 @@ export function describeError(err: unknown, req: Request): Described {
   }
   // The router decodes path parameters; a malformed %-escape there is the client's.
   else if (err instanceof URIError)
-    described = { status: 400, message: `path: malformed %-encoding in ${req.path}` };
+    described = { status: 400, message: `path: malformed %-encoding in ${redactUrl(req.path)}` };
   if (described.status < 400 || described.status >= 500)
     return { status: 500, message: 'internal server error' };
   return described;
 }
 
 export const notFound: RequestHandler = (req) => {
-  throw new ApiError(404, `${req.method} ${req.path}: no such route`);
+  throw new ApiError(404, `${req.method} ${redactUrl(req.path)}: no such route`);
 };
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {

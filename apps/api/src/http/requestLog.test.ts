@@ -1,6 +1,8 @@
 // The request log: one line per request with the fields to trace it, no header, and the request's id on every line about it.
+import supertest from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../test/harness.js';
+import { redactUrl } from './requestLog.js';
 
 let harness: Harness;
 beforeEach(async () => {
@@ -53,5 +55,39 @@ describe('request log', () => {
       'request completed',
     ]);
     expect(about[1].err).toBeDefined();
+  });
+});
+
+describe('secrets in URLs never reach the log', () => {
+  it('redacts credential-named query values and anything shaped like a secret, keeping the rest', () => {
+    expect(redactUrl('/v2/tokens?access_token=abc&limit=2')).toBe(
+      '/v2/tokens?access_token=[redacted]&limit=2',
+    );
+    expect(redactUrl('/v2/tokens?TOKEN=abc')).toBe('/v2/tokens?TOKEN=[redacted]');
+    expect(redactUrl('/v2/tokens?cursor=xaat-abc')).toBe('/v2/tokens?cursor=[redacted]');
+    expect(redactUrl('/v2/tokens?q=Bearer%20XAAT-abc')).toBe('/v2/tokens?q=[redacted]');
+    expect(redactUrl('/v2/tokens?xaat-abc')).toBe('/v2/tokens?[redacted]');
+    expect(redactUrl('/v2/tokens/xaat-abc/regenerate')).toBe('/v2/tokens/[redacted]/regenerate');
+    expect(redactUrl('/v2/tokens?limit=2&cursor=abc')).toBe('/v2/tokens?limit=2&cursor=abc');
+    expect(redactUrl('/v2/tokens?bad=%E0%A4%A')).toBe('/v2/tokens?bad=%E0%A4%A');
+  });
+
+  it('keeps a secret sent in the URL out of every line, at debug level too, and out of the answer', async () => {
+    const secret = harness.adminSecret;
+    await harness.as(secret).get(`/tokens?access_token=${secret}`);
+    await harness.as(secret).get(`/tokens?limit=1&cursor=${secret}`);
+    await harness.as(secret).get(`/tokens/${secret}`);
+    const notFound = await harness.as(secret).get(`/${secret}`);
+    const wrongMethod = await supertest(harness.app)
+      .put(`/v2/tokens/${secret}`)
+      .set('Authorization', `Bearer ${secret}`);
+    expect(notFound.status).toBe(404);
+    expect(wrongMethod.status).toBe(405);
+    for (const answer of [notFound, wrongMethod]) expect(JSON.stringify(answer.body)).not.toContain(secret);
+    const received = harness.logLines.filter((line) => line.includes('request received'));
+    expect(received.length).toBeGreaterThanOrEqual(5); // the harness logs at debug: arrival lines too
+    const secretBody = secret.slice('xaat-'.length);
+    for (const line of harness.logLines) expect(line).not.toContain(secretBody);
+    expect(completedLines().map((entry) => entry.req.url)).toContain('/v2/tokens?access_token=[redacted]');
   });
 });

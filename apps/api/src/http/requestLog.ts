@@ -1,6 +1,7 @@
 // Request logging: one JSON line per request when its answer is done, with the few fields worth keeping.
 import type { Express as ExpressApp, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { SECRET_PREFIX } from '../tokens/secrets.js';
 
 declare global {
   namespace Express {
@@ -13,9 +14,63 @@ declare global {
   }
 }
 
+/** Query parameters whose value is a credential by name, whatever it looks like (OAuth's and others'). */
+const SECRET_PARAMETERS = new Set([
+  'access_token',
+  'token',
+  'api_key',
+  'apikey',
+  'key',
+  'secret',
+  'password',
+]);
+
+const REDACTED = '[redacted]';
+
+const decode = (text: string) => {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return text;
+  }
+};
+
+/** Whether a piece of a URL (decoded, in any case) carries something shaped like a token secret. */
+const holdsSecret = (text: string) => decode(text).toLowerCase().includes(SECRET_PREFIX);
+
 /**
- * Logs each request once, on 'close' (and its arrival at debug level): method, URL, client address, status, duration and the
- * authenticated token's id, never a header, so no credential can reach a log line. A request whose
+ * A request target fit for logs and error messages: each path segment or query value that carries
+ * a token secret (`xaat-…`), and the value of every query parameter named like a credential, is
+ * replaced by `[redacted]`; the rest is kept as sent, so a line still says what was asked.
+ */
+export function redactUrl(url: string): string {
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const safePath = path
+    .split('/')
+    .map((segment) => (holdsSecret(segment) ? REDACTED : segment))
+    .join('/');
+  if (queryAt === -1) return safePath;
+  const query = url
+    .slice(queryAt + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const name = equals === -1 ? pair : pair.slice(0, equals);
+      if (holdsSecret(name)) return REDACTED;
+      if (equals === -1) return pair;
+      const value = pair.slice(equals + 1);
+      return SECRET_PARAMETERS.has(decode(name).toLowerCase()) || holdsSecret(value)
+        ? `${name}=${REDACTED}`
+        : pair;
+    })
+    .join('&');
+  return `${safePath}?${query}`;
+}
+
+/**
+ * Logs each request once, on 'close' (and its arrival at debug level): method, URL (secrets redacted), client address, status,
+ * duration and the authenticated token's id, never a header, so no credential can reach a log line. A request whose
  * answer was not finished (the client went away) is logged as aborted.
  *
  * Hand-written rather than pino-http: that makes a child logger and attaches several listeners to
@@ -35,11 +90,14 @@ export function logRequests(app: ExpressApp, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
     req.id = ++lastId;
-    logger.debug({ reqId: req.id, req: { method: req.method, url: req.originalUrl } }, 'request received');
+    logger.debug(
+      { reqId: req.id, req: { method: req.method, url: redactUrl(req.originalUrl) } },
+      'request received',
+    );
     res.once('close', () => {
       const fields = {
         reqId: req.id,
-        req: { method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress },
+        req: { method: req.method, url: redactUrl(req.originalUrl), remoteAddress: req.socket.remoteAddress },
         res: { statusCode: res.statusCode },
         tokenId: res.locals.caller?.id,
         responseTime: Math.round(performance.now() - started),

@@ -2,6 +2,7 @@
 import type { RequestHandler, Response, Router } from 'express';
 import { ApiError, unauthorized } from '../errors.js';
 import { authorize } from '../http/auth.js';
+import { redactUrl } from '../http/requestLog.js';
 import { validateAgainstSpec } from '../http/specValidation.js';
 import type { OpenApiDocument } from '../spec.js';
 import type { Caller, TokenService } from '../tokens/service.js';
@@ -42,7 +43,7 @@ const toExpressPath = (path: string) => path.replace(/\{([^}]+)\}/g, ':$1');
 function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   const allow = allowed.join(', ');
   return (req) => {
-    throw new ApiError(405, `${req.method} ${req.baseUrl}${req.path}: method not allowed`, {
+    throw new ApiError(405, `${req.method} ${redactUrl(req.baseUrl + req.path)}: method not allowed`, {
       headers: { Allow: allow },
     });
   };
