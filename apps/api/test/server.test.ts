@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runServerExpectingExit, type ServerProcess, startServer } from './process.js';
+import {
+  PROCESS_TEST_TIMEOUT_MS,
+  runServerExpectingExit,
+  type ServerProcess,
+  startServer,
+} from './process.js';
 
 const BOOTSTRAP_TOKEN = 'bootstrap_secret_for_tests_0123456789-abcdef';
 const SECRET = /xaat-[A-Za-z0-9_-]{43}/g;
@@ -146,7 +151,7 @@ describe('the server process', () => {
   });
 });
 
-describe('two server processes on one database', () => {
+describe('two server processes on one database', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   const revoke = (server: ServerProcess, secret: string, id: unknown) =>
     fetch(`${server.baseUrl}/v2/tokens/${id}`, {
       method: 'DELETE',
@@ -190,7 +195,20 @@ describe('two server processes on one database', () => {
   });
 });
 
-describe('start-up refusals: one line on stderr, non-zero exit', () => {
+describe('start-up refusals: one line on stderr, non-zero exit', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+  it.each([
+    ['PORT', '0x50'],
+    ['PORT', ' '],
+    ['HOST', 'not a host'],
+    ['TRUST_PROXY', 'proxy.example.com'],
+    ['EXPIRED_TOKEN_RETENTION', '7 days'],
+  ])('a malformed %s (%j), naming it', async (name, value) => {
+    expectRefusal(
+      await runServerExpectingExit({ DATABASE_URL: databaseUrl, [name]: value }),
+      new RegExp(`^api-tokens: cannot start: ${name}: `),
+    );
+  });
+
   it('a malformed BOOTSTRAP_TOKEN, without echoing it', async () => {
     const result = await runServerExpectingExit({
       DATABASE_URL: databaseUrl,
