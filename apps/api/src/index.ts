@@ -80,10 +80,37 @@ async function main(): Promise<void> {
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
   const server = createHttpServer(app).listen(config.port, config.host);
   await new Promise<void>((resolve) => {
-    server.once('listening', resolve);
-    server.once('error', (err: NodeJS.ErrnoException) => {
+    const refuse = (err: NodeJS.ErrnoException) =>
       fail(err.code === 'EADDRINUSE' ? `PORT: ${config.host}:${config.port} is already in use` : err.message);
+    server.once('error', refuse);
+    server.once('listening', () => {
+      // From now on an error is no start-up failure: it must not exit without draining.
+      server.off('error', refuse);
+      resolve();
     });
+  });
+
+  let stopping = false;
+  const stop = (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'stopping: no new connections, finishing requests in flight');
+    // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
+    server.close(async () => {
+      await store.close();
+      logger.info('stopped');
+      process.exit(exitCode);
+    });
+    server.closeIdleConnections();
+  };
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    // Out of file descriptors on accept passes as connections close; the server keeps serving.
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') {
+      logger.error({ err }, 'server: cannot accept a connection (out of file descriptors), still serving');
+      return;
+    }
+    logger.error({ err }, 'server: failed, stopping');
+    stop('server error', 1);
   });
 
   const bootstrapped = await tokens.bootstrap(config.bootstrapToken);
@@ -91,22 +118,8 @@ async function main(): Promise<void> {
   else if (bootstrapped !== undefined) logger.info('created the bootstrap admin token from BOOTSTRAP_TOKEN');
   else if (config.bootstrapToken !== undefined)
     logger.info('the store already has tokens; BOOTSTRAP_TOKEN is ignored');
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: no new connections, finishing requests in flight');
-    // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
-    server.close(async () => {
-      await store.close();
-      logger.info('stopped');
-      process.exit(0);
-    });
-    server.closeIdleConnections();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
 
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

@@ -4,12 +4,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   PROCESS_TEST_TIMEOUT_MS,
   runServerExpectingExit,
   type ServerProcess,
+  type SpawnOptions,
   startServer,
 } from './process.js';
 
@@ -28,8 +30,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(env: Record<string, string> = {}) {
-  const server = await startServer({ DATABASE_URL: databaseUrl, ...env });
+async function start(env: Record<string, string> = {}, options: SpawnOptions = {}) {
+  const server = await startServer({ DATABASE_URL: databaseUrl, ...env }, options);
   running.push(server);
   return server;
 }
@@ -192,6 +194,35 @@ describe('two server processes on one database', { timeout: PROCESS_TEST_TIMEOUT
     expect(await statusOfRead(other, token, id)).toBe(200);
     expect((await revoke(one, BOOTSTRAP_TOKEN, id)).status).toBe(204);
     expect(await statusOfRead(other, token, id)).toBe(401);
+  });
+});
+
+describe('server errors after start-up', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+  /** Faults the running server: its http.Server emits an error with `code`, as when accept() fails. */
+  const faulted = async (code: string) => {
+    const preload = pathToFileURL(join(import.meta.dirname, 'fixtures', 'emitServerError.mjs')).href;
+    const server = await start({ SERVER_ERROR_CODE: code }, { preload: [preload] });
+    server.child.kill('SIGUSR2');
+    return server;
+  };
+
+  it('out of file descriptors on accept (EMFILE): logged as an error, and the server keeps serving', async () => {
+    const server = await faulted('EMFILE');
+    await server.logged(/"level":50,.*"code":"EMFILE".*still serving/);
+    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
+    expect(server.stderr()).not.toMatch(/cannot start/);
+    expect(await server.stop('SIGTERM')).toBe(0);
+  });
+
+  it('any other error: logged, then the same drain and close as SIGTERM, and exit code 1', async () => {
+    const server = await faulted('ERR_SERVER_BROKEN');
+    expect(await server.exited()).toBe(1);
+    expect(server.stdout()).toMatch(
+      /"level":50,.*"code":"ERR_SERVER_BROKEN".*"msg":"server: failed, stopping"/,
+    );
+    // Logged only once the store closed: the drain path ran to its end.
+    expect(server.stdout()).toMatch(/"msg":"stopped"/);
+    expect(server.stderr()).not.toMatch(/cannot start/);
   });
 });
 
