@@ -61,7 +61,7 @@ describe('assertGrantable', () => {
         const expected = grants(requested).every((grant) => heldByModel(holder, grant));
         let granted = true;
         try {
-          assertGrantable(holder, requested);
+          assertGrantable(holder, requested, 'body.');
         } catch {
           granted = false;
         }
@@ -74,9 +74,25 @@ describe('assertGrantable', () => {
   it('lets every set of capabilities be granted by itself and by the admin', () => {
     fc.assert(
       fc.property(capabilities, (caps) => {
-        expect(() => assertGrantable(caps, caps)).not.toThrow();
-        expect(() => assertGrantable(allCapabilities(catalog), caps)).not.toThrow();
+        expect(() => assertGrantable(caps, caps, 'body.')).not.toThrow();
+        expect(() => assertGrantable(allCapabilities(catalog), caps, 'body.')).not.toThrow();
       }),
+    );
+  });
+
+  it('names the refused field from where the request put it, as the 400s do', () => {
+    const none = { orgCapabilities: {}, datasetCapabilities: {}, viewCapabilities: {} };
+    expect(() =>
+      assertGrantable(none, { ...none, orgCapabilities: { billing: ['update'] } }, 'body.'),
+    ).toThrow("body.orgCapabilities.billing: cannot grant 'update', the caller does not hold it");
+    expect(() =>
+      assertGrantable(
+        none,
+        { ...none, datasetCapabilities: { logs: { query: ['read'] } } },
+        'body.newToken.',
+      ),
+    ).toThrow(
+      "body.newToken.datasetCapabilities.logs.query: cannot grant 'read', the caller does not hold it on this name or on '*'",
     );
   });
 });

@@ -146,13 +146,17 @@ function holdsScopedAction(
   return on(WILDCARD) || on(name);
 }
 
-/** Refuses, naming the first capability and action missing, unless `holder` holds everything in `requested`. */
-export function assertGrantable(holder: Capabilities, requested: Capabilities): void {
+/**
+ * Refuses, naming the first capability and action missing, unless `holder` holds everything in
+ * `requested`. `path` locates `requested` in the request ('body.', 'body.newToken.'), so the refusal
+ * names the field as the request spelled it.
+ */
+export function assertGrantable(holder: Capabilities, requested: Capabilities, path: string): void {
   for (const [capability, actions] of Object.entries(requested.orgCapabilities as ActionLists)) {
     for (const action of actions ?? []) {
       if (!holdsOrgAction(holder, capability, action)) {
         throw forbidden(
-          `orgCapabilities.${capability}: cannot grant '${action}', the caller does not hold it`,
+          `${path}orgCapabilities.${capability}: cannot grant '${action}', the caller does not hold it`,
         );
       }
     }
@@ -164,7 +168,7 @@ export function assertGrantable(holder: Capabilities, requested: Capabilities): 
           if (!holdsScopedAction(holder, field, name, capability, action)) {
             const where = name === WILDCARD ? `on '${WILDCARD}'` : `on this name or on '${WILDCARD}'`;
             throw forbidden(
-              `${field}.${name}.${capability}: cannot grant '${action}', the caller does not hold it ${where}`,
+              `${path}${field}.${name}.${capability}: cannot grant '${action}', the caller does not hold it ${where}`,
             );
           }
         }

@@ -59,16 +59,6 @@ const callerGone = () =>
 /** Ids are UUIDs, stored in lower case; the spec's uuid format accepts either case. */
 const canonicalId = (id: string) => id.toLowerCase();
 
-/** Runs a grant check, prefixing its refusal with where in the request the grant was asked for. */
-function prefixForbidden(prefix: string, check: () => void): void {
-  try {
-    check();
-  } catch (err) {
-    if (err instanceof ApiError && prefix !== '') throw new ApiError(err.status, `${prefix}${err.message}`);
-    throw err;
-  }
-}
-
 /** Cursors are opaque to clients: base64url of "p<position>". */
 function encodeCursor(position: ListPosition): string {
   return Buffer.from(`p${position}`, 'utf8').toString('base64url');
@@ -230,9 +220,7 @@ export class TokenService {
     if (old === undefined) throw notFound(id);
     // Regenerating ends the old token (at the grace period): only a caller that could have issued
     // it may, or apiTokens:update alone would revoke any token, the only admin included.
-    prefixForbidden('id: cannot regenerate a token holding more than the caller: ', () =>
-      assertGrantable(caller, old),
-    );
+    assertGrantable(caller, old, 'id: cannot regenerate a token holding more than the caller: ');
 
     const template: CreateApiToken = request.newToken ?? {
       name: old.name,
@@ -316,7 +304,7 @@ export class TokenService {
   ): TokenRecord {
     const { expiresAt } = expiry;
     const capabilities = normalizeCapabilities(this.#catalog, request);
-    prefixForbidden(field === 'body.' ? '' : field, () => assertGrantable(caller, capabilities));
+    assertGrantable(caller, capabilities, field);
     if (caller.expiresAt !== null && (expiresAt === null || expiresAt > caller.expiresAt)) {
       throw forbidden(
         `${expiry.field}: cannot outlive the caller's token, which expires at ${caller.expiresAt.toISOString()}`,
