@@ -80,18 +80,31 @@ export function guarded<T>(run: () => T): T {
   }
 }
 
-/** Brings the schema up to date in one transaction; refuses a database newer than this code. */
-export function migrate(db: Database.Database): void {
-  const applied = db.pragma('user_version', { simple: true }) as number;
-  if (applied > migrations.length) {
-    throw new Error(
-      `database schema version ${applied} is newer than this server knows (${migrations.length})`,
-    );
-  }
-  db.transaction(() => {
-    for (const sql of migrations.slice(applied)) db.exec(sql);
-    db.pragma(`user_version = ${migrations.length}`);
-  })();
+/**
+ * Brings the schema up to date in one write transaction and returns how many migrations it applied;
+ * refuses a database newer than this code. The version is read again once the write lock is held,
+ * so of two processes opening a new database together one migrates and the other finds it done.
+ */
+export function migrate(db: Database.Database): number {
+  const version = () => {
+    const applied = db.pragma('user_version', { simple: true }) as number;
+    if (applied > migrations.length) {
+      throw new Error(
+        `database schema version ${applied} is newer than this server knows (${migrations.length})`,
+      );
+    }
+    return applied;
+  };
+  // Up to date, the common case: no write lock needed.
+  if (version() === migrations.length) return 0;
+  return db
+    .transaction(() => {
+      const applied = version();
+      for (const sql of migrations.slice(applied)) db.exec(sql);
+      db.pragma(`user_version = ${migrations.length}`);
+      return migrations.length - applied;
+    })
+    .immediate();
 }
 
 export interface SqliteStoreOptions {
@@ -105,6 +118,12 @@ export interface SqliteStoreOptions {
    */
   claim?: Claim;
 }
+
+/**
+ * How long opening waits for another process's write lock: two servers starting together on a new
+ * database take turns to migrate, and migrating a large one can take seconds. Nothing is served yet.
+ */
+const OPEN_BUSY_TIMEOUT_MS = 30_000;
 
 /**
  * 64 MiB of log (in 4 KiB pages): past it the writer checkpoints itself, as SQLite does by default
@@ -129,6 +148,8 @@ export class SqliteTokenStore implements TokenStore {
   #pending: PendingInsert[] = [];
   readonly #checkpointer: Checkpointer | undefined;
   readonly #releaseClaim: () => void;
+  /** How many migrations opening applied: 0 when the schema was already up to date. */
+  readonly migrationsApplied: number;
 
   /**
    * Opens (creating if needed) the database file at `path`, or an in-memory one for ':memory:', and
@@ -145,12 +166,12 @@ export class SqliteTokenStore implements TokenStore {
     this.#releaseClaim = path !== ':memory:' && claim !== undefined ? claimDatabase(path, claim) : () => {};
     let opened: Database.Database | undefined;
     try {
-      opened = new Database(path);
+      opened = new Database(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
       opened.pragma('journal_mode = WAL');
       // FULL: a commit is on disk before the answer leaves, so an acknowledged write survives a crash or power loss.
       opened.pragma('synchronous = FULL');
+      this.migrationsApplied = migrate(opened);
       opened.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-      migrate(opened);
     } catch (err) {
       opened?.close();
       this.#releaseClaim();
@@ -189,6 +210,10 @@ export class SqliteTokenStore implements TokenStore {
     const issuerIsLive = (issuer: Issuer | undefined) =>
       issuer === undefined ||
       statements.exists.get({ id: issuer.id, now: issuer.now.getTime() }) !== undefined;
+    // Every write transaction is IMMEDIATE: it takes the write lock before its first read. A
+    // DEFERRED one reads first, and if another process commits before it writes, SQLite refuses it
+    // outright (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn. Lone statements (delete) take
+    // the lock as they start.
     this.#regenerate = db.transaction((request: RegenerateRequest): RegenerateOutcome => {
       if (!issuerIsLive(request.issuer)) return 'issuer_gone';
       const now = request.now.getTime();
@@ -205,21 +230,21 @@ export class SqliteTokenStore implements TokenStore {
       }
       statements.insert.run(toRow(request.replacement, request.replacementSecretDigest));
       return 'regenerated';
-    });
+    }).immediate;
     this.#insertAll = db.transaction((batch: PendingInsert[]) =>
       batch.map((pending): InsertOutcome => {
         if (!issuerIsLive(pending.issuer)) return 'issuer_gone';
         statements.insert.run(pending.row);
         return 'inserted';
       }),
-    );
+    ).immediate;
     this.#insertFirst = db.transaction((row: ReturnType<typeof toRow>) => {
       if (statements.isBootstrapped.get() !== undefined || (statements.count.get()?.count ?? 0) > 0)
         return false;
       statements.insert.run(row);
       statements.markBootstrapped.run(new Date().toISOString());
       return true;
-    });
+    }).immediate;
 
     // Last, once nothing else can fail: a store that failed to open must leave no worker running.
     if (path !== ':memory:' && checkpointEveryMs > 0) {
