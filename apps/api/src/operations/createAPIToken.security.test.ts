@@ -259,3 +259,36 @@ describe('a token revoked while its request is in flight', () => {
     }
   });
 });
+
+describe('a caller regenerated while its request is in flight', () => {
+  it('cannot create a token outliving its new expiry, judged at commit and not as authenticated', async () => {
+    const secret = await harness.callerWith({ orgCapabilities: { apiTokens: ['create', 'read'] } });
+    // Authenticated while it still never expired; its request is now "in flight".
+    const caller = await harness.tokens.authenticate(secret);
+    expect(caller?.expiresAt).toBeNull();
+    const graceEnd = new Date(harness.clock().getTime() + 60 * 60_000);
+    await expectAnswer(
+      harness.as(harness.adminSecret).post(`/tokens/${caller?.id}/regenerate`, {
+        existingTokenExpiresAt: graceEnd.toISOString(),
+      }),
+      'post',
+      '/tokens/{id}/regenerate',
+      200,
+    );
+    const before = await harness.store.count();
+    for (const expiresAt of [undefined, new Date(graceEnd.getTime() + 1).toISOString()]) {
+      await expect(
+        harness.tokens.createToken(caller as NonNullable<typeof caller>, { name: 'outlives', expiresAt }),
+      ).rejects.toMatchObject({
+        status: 403,
+        message: `body.expiresAt: cannot outlive the caller's token, which expires at ${graceEnd.toISOString()}`,
+      });
+    }
+    expect(await harness.store.count()).toBe(before);
+    // Within its new life it still may.
+    await harness.tokens.createToken(caller as NonNullable<typeof caller>, {
+      name: 'within',
+      expiresAt: graceEnd.toISOString(),
+    });
+  });
+});

@@ -171,4 +171,51 @@ describe('regenerateAPIToken authority and lifetime', () => {
     const unchanged = await harness.as(harness.adminSecret).get(`/tokens/${target.id}`);
     expect(unchanged.body.expiresAt).toBeNull();
   });
+
+  it('refuses a replacement outliving the caller when the caller was regenerated after authenticating', async () => {
+    const secret = await harness.callerWith({ orgCapabilities: { apiTokens: ['create', 'update', 'read'] } });
+    const caller = await harness.tokens.authenticate(secret);
+    expect(caller?.expiresAt).toBeNull();
+    const { body: target } = await harness.createToken(secret, { name: 'never expires' });
+    const graceEnd = inFuture(60 * 60_000);
+    await regenerate(
+      harness.adminSecret,
+      (caller as NonNullable<typeof caller>).id,
+      { existingTokenExpiresAt: graceEnd },
+      200,
+    );
+    // The stale caller copies the target's "never": the old rule, checked as authenticated, let it through.
+    await expect(
+      harness.tokens.regenerateToken(caller as NonNullable<typeof caller>, target.id, {
+        existingTokenExpiresAt: inFuture(1000),
+      }),
+    ).rejects.toMatchObject({
+      status: 403,
+      message: `body.newTokenExpiresAt: cannot outlive the caller's token, which expires at ${graceEnd}`,
+    });
+    await expect(
+      harness.tokens.regenerateToken(caller as NonNullable<typeof caller>, target.id, {
+        existingTokenExpiresAt: inFuture(1000),
+        newToken: { name: 'replacement', expiresAt: null },
+      }),
+    ).rejects.toMatchObject({
+      status: 403,
+      message: `body.newToken.expiresAt: cannot outlive the caller's token, which expires at ${graceEnd}`,
+    });
+    // Refused at commit, so nothing changed: the target was not cut to a grace period.
+    const unchanged = await harness.as(harness.adminSecret).get(`/tokens/${target.id}`);
+    expect(unchanged.body.expiresAt).toBeNull();
+  });
+
+  it('lets a caller regenerate itself: its own replacement may outlive the grace period it sets', async () => {
+    const secret = await harness.callerWith({ orgCapabilities: { apiTokens: ['update', 'read'] } });
+    const caller = await harness.tokens.authenticate(secret);
+    const { body: replacement } = await regenerate(
+      secret,
+      (caller as NonNullable<typeof caller>).id,
+      { existingTokenExpiresAt: inFuture(1000) },
+      200,
+    );
+    expect(replacement.expiresAt).toBeNull();
+  });
 });

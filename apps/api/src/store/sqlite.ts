@@ -10,6 +10,7 @@ import {
   type Issuer,
   type Listed,
   type ListPosition,
+  type OutlivesIssuer,
   type RegenerateOutcome,
   type RegenerateRequest,
   StoreUnavailableError,
@@ -198,8 +199,8 @@ export class SqliteTokenStore implements TokenStore {
              replaced_by = @replacedBy
          WHERE id = @id AND ${LIVE} AND replaced_by IS NULL`,
       ),
-      exists: db.prepare<{ id: string; now: number }, { id: string }>(
-        `SELECT id FROM tokens WHERE id = @id AND ${LIVE}`,
+      exists: db.prepare<{ id: string; now: number }, { expires_at: number | null }>(
+        `SELECT expires_at FROM tokens WHERE id = @id AND ${LIVE}`,
       ),
       count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
       isBootstrapped: db.prepare<[], { key: string }>("SELECT key FROM meta WHERE key = 'bootstrapped'"),
@@ -207,15 +208,30 @@ export class SqliteTokenStore implements TokenStore {
     };
 
     const statements = this.#statements;
-    const issuerIsLive = (issuer: Issuer | undefined) =>
-      issuer === undefined ||
-      statements.exists.get({ id: issuer.id, now: issuer.now.getTime() }) !== undefined;
+    /**
+     * The issuer as it is at commit, not as it was when its request was authenticated: still live,
+     * and expiring no sooner than the token it issues (`expiresAt`, Unix ms; null: never).
+     */
+    const refuseIssuer = (
+      issuer: Issuer | undefined,
+      expiresAt: number | null,
+    ): 'issuer_gone' | OutlivesIssuer | undefined => {
+      if (issuer === undefined) return undefined;
+      const found = statements.exists.get({ id: issuer.id, now: issuer.now.getTime() });
+      if (found === undefined) return 'issuer_gone';
+      const issuerExpiresAt = found.expires_at;
+      if (issuerExpiresAt !== null && (expiresAt === null || expiresAt > issuerExpiresAt))
+        return { outlivesIssuer: new Date(issuerExpiresAt) };
+      return undefined;
+    };
     // Every write transaction is IMMEDIATE: it takes the write lock before its first read. A
     // DEFERRED one reads first, and if another process commits before it writes, SQLite refuses it
     // outright (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn. Lone statements (delete) take
     // the lock as they start.
     this.#regenerate = db.transaction((request: RegenerateRequest): RegenerateOutcome => {
-      if (!issuerIsLive(request.issuer)) return 'issuer_gone';
+      // Before the token is marked: a caller regenerating itself is judged by its expiry before the cut.
+      const refused = refuseIssuer(request.issuer, request.replacement.expiresAt?.getTime() ?? null);
+      if (refused !== undefined) return refused;
       const now = request.now.getTime();
       const marked = statements.markReplaced.run({
         id: request.id,
@@ -233,7 +249,8 @@ export class SqliteTokenStore implements TokenStore {
     }).immediate;
     this.#insertAll = db.transaction((batch: PendingInsert[]) =>
       batch.map((pending): InsertOutcome => {
-        if (!issuerIsLive(pending.issuer)) return 'issuer_gone';
+        const refused = refuseIssuer(pending.issuer, pending.row.expiresAt);
+        if (refused !== undefined) return refused;
         statements.insert.run(pending.row);
         return 'inserted';
       }),

@@ -32,7 +32,15 @@ export interface Issuer {
   now: Date;
 }
 
-export type InsertOutcome = 'inserted' | 'issuer_gone';
+/**
+ * The issuer is live but, as read at commit, expires before the token it would issue: a token that
+ * expires cannot issue one that outlives it, even if its expiry was cut while the request was in flight.
+ */
+export interface OutlivesIssuer {
+  outlivesIssuer: Date;
+}
+
+export type InsertOutcome = 'inserted' | 'issuer_gone' | OutlivesIssuer;
 
 export interface RegenerateRequest {
   id: string;
@@ -44,14 +52,22 @@ export interface RegenerateRequest {
   replacementSecretDigest: Buffer;
 }
 
-export type RegenerateOutcome = 'regenerated' | 'not_found' | 'already_regenerated' | 'issuer_gone';
+export type RegenerateOutcome =
+  | 'regenerated'
+  | 'not_found'
+  | 'already_regenerated'
+  | 'issuer_gone'
+  | OutlivesIssuer;
 
 /**
  * Every read takes `now` and sees only live tokens (never expired at `now`), so expiry takes effect
  * to the millisecond without a background sweep. Writes are durable before they resolve.
  */
 export interface TokenStore {
-  /** Stores a new token, if `issuer` (when given) is still live when the write commits. */
+  /**
+   * Stores a new token, if `issuer` (when given) is still live when the write commits and does not
+   * expire before the token.
+   */
   insert(token: TokenRecord, secretDigest: Buffer, issuer?: Issuer): Promise<InsertOutcome>;
   /**
    * Stores the bootstrap token, once in the life of the store: false when the store has ever had
@@ -70,8 +86,9 @@ export interface TokenStore {
   /** Whether a live token with this id existed (and now does not). */
   delete(id: string, now: Date): Promise<boolean>;
   /**
-   * In one transaction: if the issuer is still live, and the token is live and not yet
-   * regenerated, cut its expiry to the grace period, mark it replaced, and insert the replacement.
+   * In one transaction: if the issuer is still live and does not expire before the replacement,
+   * and the token is live and not yet regenerated, cut its expiry to the grace period, mark it
+   * replaced, and insert the replacement.
    */
   regenerate(request: RegenerateRequest): Promise<RegenerateOutcome>;
   count(): Promise<number>;

@@ -7,7 +7,7 @@ import type {
   RegenerateApiToken,
 } from '@api-tokens/client';
 import { ApiError, badRequest, forbidden } from '../errors.js';
-import type { ListPosition, TokenRecord, TokenStore } from '../store/store.js';
+import type { ListPosition, OutlivesIssuer, TokenRecord, TokenStore } from '../store/store.js';
 import {
   allCapabilities,
   assertGrantable,
@@ -58,6 +58,13 @@ const callerGone = () =>
 
 /** Ids are UUIDs, stored in lower case; the spec's uuid format accepts either case. */
 const canonicalId = (id: string) => id.toLowerCase();
+
+/** A token may not outlive the token that issues it; `field` is where the request set its expiry. */
+const outlivesCaller = (field: string, callerExpiresAt: Date) =>
+  forbidden(`${field}: cannot outlive the caller's token, which expires at ${callerExpiresAt.toISOString()}`);
+
+const isOutlivesIssuer = (outcome: unknown): outcome is OutlivesIssuer =>
+  typeof outcome === 'object' && outcome !== null && 'outlivesIssuer' in outcome;
 
 /** Cursors are opaque to clients: base64url of "p<position>". */
 function encodeCursor(position: ListPosition): string {
@@ -153,6 +160,8 @@ export class TokenService {
       now: this.#clock(),
     });
     if (outcome === 'issuer_gone') throw callerGone();
+    // The caller's expiry was cut (regenerated) since it was authenticated.
+    if (isOutlivesIssuer(outcome)) throw outlivesCaller('body.expiresAt', outcome.outlivesIssuer);
     return { ...presentToken(token), token: secret };
   }
 
@@ -261,6 +270,8 @@ export class TokenService {
     });
     this.#forget(id); // its expiry has changed
     if (outcome === 'issuer_gone') throw callerGone();
+    // The caller's expiry was cut (regenerated) since it was authenticated.
+    if (isOutlivesIssuer(outcome)) throw outlivesCaller(expiry.field, outcome.outlivesIssuer);
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'already_regenerated') {
       throw new ApiError(
@@ -293,8 +304,9 @@ export class TokenService {
 
   /**
    * A new token from a create request, no stronger than `caller`: no capability it lacks, and no
-   * life beyond its own (a token that expires cannot issue one that outlives it). `field` locates
-   * errors in the body ('body.' or 'body.newToken.'), `expiry.field` the field the expiry came from.
+   * life beyond its own (a token that expires cannot issue one that outlives it; checked here
+   * against the caller as authenticated, and again by the store at commit). `field` locates errors
+   * in the body ('body.' or 'body.newToken.'), `expiry.field` the field the expiry came from.
    */
   #newToken(
     caller: Caller,
@@ -306,9 +318,7 @@ export class TokenService {
     const capabilities = normalizeCapabilities(this.#catalog, request);
     assertGrantable(caller, capabilities, field);
     if (caller.expiresAt !== null && (expiresAt === null || expiresAt > caller.expiresAt)) {
-      throw forbidden(
-        `${expiry.field}: cannot outlive the caller's token, which expires at ${caller.expiresAt.toISOString()}`,
-      );
+      throw outlivesCaller(expiry.field, caller.expiresAt);
     }
     return {
       id: randomUUID(),
