@@ -104,7 +104,7 @@ console.log(commits);
 describe('two processes writing one database at once', () => {
   it('never fails a write for want of the lock: creates and regenerates wait their turn', async () => {
     const path = join(dir, 'tokens.db');
-    const store = new SqliteTokenStore(path, { checkpointEveryMs: 0 });
+    const store = new SqliteTokenStore(path, { checkpointEveryMs: 0, purgeEveryMs: 0 });
     try {
       const issuer = record('issuer');
       expect(await store.insert(issuer, digest())).toBe('inserted');
@@ -157,7 +157,7 @@ import { createInterface } from 'node:readline';
 const { SqliteTokenStore } = await import(process.env.STORE);
 console.log('ready');
 for await (const _ of createInterface({ input: process.stdin })) break;
-const store = new SqliteTokenStore(process.env.DB, { checkpointEveryMs: 0 });
+const store = new SqliteTokenStore(process.env.DB, { checkpointEveryMs: 0, purgeEveryMs: 0 });
 const token = {
   id: process.env.NAME, name: process.env.NAME, description: '', expiresAt: null, createdAt: new Date(0),
   datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {},

@@ -261,8 +261,8 @@ describe('migration to commit-order listing', () => {
     insert.run('c', 'third', 30, Buffer.alloc(32, 3));
     db.close();
     const store = new SqliteTokenStore(path);
-    const listed = await store.list({ now: new Date(0) });
-    expect(listed.map((entry) => entry.token.name)).toEqual(['first', 'second', 'third']);
+    const listed = await store.list({ now: new Date(0), limit: 10 });
+    expect(listed.tokens.map((entry) => entry.token.name)).toEqual(['first', 'second', 'third']);
     expect(await store.findByDigest(Buffer.alloc(32, 2))).toMatchObject({ id: 'b', name: 'second' });
     await store.close();
   });

@@ -8,7 +8,7 @@ import { migrations } from './migrations.js';
 import {
   type InsertOutcome,
   type Issuer,
-  type Listed,
+  type ListPage,
   type ListPosition,
   type OutlivesIssuer,
   type RegenerateOutcome,
@@ -118,7 +118,25 @@ export interface SqliteStoreOptions {
    * checked when left out, as for tools that open the database while no server runs.
    */
   claim?: Claim;
+  /** How long a token stays stored once expired (or replaced, once its grace period ends) before it is purged. */
+  expiredTokenRetentionMs?: number;
+  /** How often the background purge runs; 0: never in the background, only when purgeExpired is called. */
+  purgeEveryMs?: number;
+  /** At most how many expired rows a listing reads past for one page before ending it early. */
+  expiredRowsReadPerPage?: number;
 }
+
+/** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
+export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Long-expired rows cost listing only a bounded read per page, so a purge every ten minutes is plenty. */
+const DEFAULT_PURGE_EVERY_MS = 10 * 60 * 1000;
+
+/** Rows deleted per purge transaction: each holds the write lock for about a millisecond. */
+export const PURGE_BATCH_SIZE = 500;
+
+/** Expired rows a page of a listing reads past at most, as many as a full page of live ones. */
+const DEFAULT_EXPIRED_ROWS_READ_PER_PAGE = 1000;
 
 /**
  * How long opening waits for another process's write lock: two servers starting together on a new
@@ -149,6 +167,14 @@ export class SqliteTokenStore implements TokenStore {
   #pending: PendingInsert[] = [];
   readonly #checkpointer: Checkpointer | undefined;
   readonly #releaseClaim: () => void;
+  readonly #list: (options: { now: number; limit: number; after: number }) => ListPage;
+  readonly #purgeBatch: (cutoff: number) => number;
+  readonly #retentionMs: number;
+  readonly #expiredRowsReadPerPage: number;
+  readonly #purgeTimer: NodeJS.Timeout | undefined;
+  /** The background purge in progress, which close() waits for. */
+  #backgroundPurge: Promise<unknown> | undefined;
+  #closing = false;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
 
@@ -158,10 +184,21 @@ export class SqliteTokenStore implements TokenStore {
    * unavailable; kept short, since better-sqlite3 waits synchronously and the whole process waits too.
    * A file database gets a background checkpointer (see checkpointer.ts) unless `checkpointEveryMs`
    * is 0; its failures go to `onBackgroundError`. With `claim`, it throws StoreInUseError when
-   * another process's claim rules this one out.
+   * another process's claim rules this one out. Tokens expired for longer than
+   * `expiredTokenRetentionMs` are purged every `purgeEveryMs`, failures going to `onBackgroundError`.
    */
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    const { busyTimeoutMs = 1000, checkpointEveryMs = 1000, onBackgroundError = () => {}, claim } = options;
+    const {
+      busyTimeoutMs = 1000,
+      checkpointEveryMs = 1000,
+      onBackgroundError = () => {},
+      claim,
+      expiredTokenRetentionMs = DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
+      purgeEveryMs = DEFAULT_PURGE_EVERY_MS,
+      expiredRowsReadPerPage = DEFAULT_EXPIRED_ROWS_READ_PER_PAGE,
+    } = options;
+    this.#retentionMs = expiredTokenRetentionMs;
+    this.#expiredRowsReadPerPage = expiredRowsReadPerPage;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // Claimed before the database is even opened: a process that may not use it must not migrate it.
     this.#releaseClaim = path !== ':memory:' && claim !== undefined ? claimDatabase(path, claim) : () => {};
@@ -189,8 +226,17 @@ export class SqliteTokenStore implements TokenStore {
       findById: db.prepare<{ id: string; now: number }, TokenRow>(
         `SELECT ${COLUMNS} FROM tokens WHERE id = @id AND ${LIVE}`,
       ),
-      list: db.prepare<{ now: number; after: number; limit: number }, TokenRow>(
-        `SELECT ${COLUMNS} FROM tokens WHERE seq > @after AND ${LIVE} ORDER BY seq LIMIT @limit`,
+      // The live rows among the next `scan` rows: a page reads a bounded number of expired ones.
+      list: db.prepare<{ now: number; after: number; scan: number; limit: number }, TokenRow>(
+        `SELECT * FROM (SELECT ${COLUMNS} FROM tokens WHERE seq > @after ORDER BY seq LIMIT @scan)
+         WHERE ${LIVE} ORDER BY seq LIMIT @limit`,
+      ),
+      firstAfterScan: db.prepare<{ after: number; scan: number }, { seq: number }>(
+        'SELECT seq FROM tokens WHERE seq > @after ORDER BY seq LIMIT 1 OFFSET @scan',
+      ),
+      purge: db.prepare<{ cutoff: number; batch: number }>(
+        `DELETE FROM tokens WHERE seq IN
+           (SELECT seq FROM tokens WHERE expires_at IS NOT NULL AND expires_at < @cutoff LIMIT @batch)`,
       ),
       delete: db.prepare<{ id: string; now: number }>(`DELETE FROM tokens WHERE id = @id AND ${LIVE}`),
       markReplaced: db.prepare<{ id: string; now: number; grace: number; replacedBy: string }>(
@@ -262,6 +308,20 @@ export class SqliteTokenStore implements TokenStore {
       statements.markBootstrapped.run(new Date().toISOString());
       return true;
     }).immediate;
+    this.#purgeBatch = db.transaction(
+      (cutoff: number) => statements.purge.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
+    ).immediate;
+    // Read-only, so DEFERRED: one snapshot for both reads, so the next page starts where this one read to.
+    this.#list = db.transaction(({ now, limit, after }: { now: number; limit: number; after: number }) => {
+      const scan = limit + 1 + this.#expiredRowsReadPerPage;
+      // One more than asked for tells whether another page follows.
+      const rows = statements.list.all({ now, after, scan, limit: limit + 1 });
+      const tokens = rows.slice(0, limit).map((row) => ({ token: toRecord(row), position: row.seq }));
+      if (rows.length > limit) return { tokens, next: tokens.at(-1)?.position };
+      // Every live row read is in the page; if the read stopped short of the end, carry on after it.
+      const following = statements.firstAfterScan.get({ after, scan });
+      return { tokens, next: following === undefined ? undefined : following.seq - 1 };
+    });
 
     // Last, once nothing else can fail: a store that failed to open must leave no worker running.
     if (path !== ':memory:' && checkpointEveryMs > 0) {
@@ -271,6 +331,18 @@ export class SqliteTokenStore implements TokenStore {
         intervalMs: checkpointEveryMs,
         onError: onBackgroundError,
       });
+    }
+    if (purgeEveryMs > 0) {
+      this.#purgeTimer = setInterval(() => {
+        if (this.#backgroundPurge !== undefined || this.#closing) return; // the last one is still going
+        this.#backgroundPurge = this.purgeExpired(new Date())
+          .catch((err: unknown) => onBackgroundError(err instanceof Error ? err : new Error(String(err))))
+          .finally(() => {
+            this.#backgroundPurge = undefined;
+          });
+      }, purgeEveryMs);
+      // The purge alone does not keep the process alive.
+      this.#purgeTimer.unref();
     }
   }
 
@@ -324,15 +396,25 @@ export class SqliteTokenStore implements TokenStore {
     return row === undefined ? undefined : toRecord(row);
   }
 
-  async list({ now, limit, after }: { now: Date; limit?: number; after?: ListPosition }): Promise<Listed[]> {
-    const rows = guarded(() =>
-      this.#statements.list.all({
-        now: now.getTime(),
-        after: after ?? 0, // seq starts at 1
-        limit: limit ?? -1, // SQLite: a negative LIMIT means no limit
-      }),
-    );
-    return rows.map((row) => ({ token: toRecord(row), position: row.seq }));
+  async list({ now, limit, after }: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage> {
+    return guarded(() => this.#list({ now: now.getTime(), limit, after: after ?? 0 })); // seq starts at 1
+  }
+
+  /**
+   * Deletes tokens expired for longer than the retention period, PURGE_BATCH_SIZE rows per
+   * transaction, letting the event loop turn between batches so that requests are never held up
+   * for more than one. Stops early when the store closes.
+   */
+  async purgeExpired(now: Date): Promise<number> {
+    const cutoff = now.getTime() - this.#retentionMs;
+    let purged = 0;
+    while (!this.#closing) {
+      const deleted = guarded(() => this.#purgeBatch(cutoff));
+      purged += deleted;
+      if (deleted < PURGE_BATCH_SIZE) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return purged;
   }
 
   async delete(id: string, now: Date): Promise<boolean> {
@@ -348,7 +430,10 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#purgeTimer);
     try {
+      await this.#backgroundPurge;
       await this.#checkpointer?.stop();
       if (this.#pending.length > 0) this.#commitPending();
       if (this.#db.open) this.#db.close();

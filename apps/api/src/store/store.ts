@@ -24,6 +24,17 @@ export interface Listed {
 }
 
 /**
+ * Up to `limit` live tokens and, when more may follow, where the next page starts. A page may hold
+ * fewer than `limit` tokens (none, even) and still have a next one: a store reads a bounded number
+ * of expired rows per page, so that a stretch of them awaiting the purge cannot make one read
+ * unbounded; the next page carries on after the last row read, so a walk skips and repeats nothing.
+ */
+export interface ListPage {
+  tokens: Listed[];
+  next?: ListPosition;
+}
+
+/**
  * The token on whose authority a write is made. The write happens only if that token is still live
  * at commit time, so a token revoked or expired while its request was in flight grants nothing.
  */
@@ -61,7 +72,8 @@ export type RegenerateOutcome =
 
 /**
  * Every read takes `now` and sees only live tokens (never expired at `now`), so expiry takes effect
- * to the millisecond without a background sweep. Writes are durable before they resolve.
+ * to the millisecond whenever the background purge of long-expired rows runs. Writes are durable
+ * before they resolve.
  */
 export interface TokenStore {
   /**
@@ -78,11 +90,11 @@ export interface TokenStore {
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
   findById(id: string, now: Date): Promise<TokenRecord | undefined>;
   /**
-   * Live tokens in the order they were committed, after `after` when given, at most `limit` when
-   * given. Commit order, not creation time: a token committed later never lands before a page
-   * already read, so a walk through the pages skips nothing that existed when it started.
+   * A page of live tokens in the order they were committed, after `after` when given. Commit order,
+   * not creation time: a token committed later never lands before a page already read, so a walk
+   * through the pages skips nothing that existed when it started.
    */
-  list(options: { now: Date; limit?: number; after?: ListPosition }): Promise<Listed[]>;
+  list(options: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage>;
   /** Whether a live token with this id existed (and now does not). */
   delete(id: string, now: Date): Promise<boolean>;
   /**
@@ -91,6 +103,11 @@ export interface TokenStore {
    * replaced, and insert the replacement.
    */
   regenerate(request: RegenerateRequest): Promise<RegenerateOutcome>;
+  /**
+   * Deletes the tokens that expired more than the store's retention period before `now`, a small
+   * batch per transaction; resolves with how many. Stores also run it in the background.
+   */
+  purgeExpired(now: Date): Promise<number>;
   count(): Promise<number>;
   close(): Promise<void>;
 }

@@ -171,20 +171,17 @@ export class TokenService {
     return presentToken(token);
   }
 
-  /** Live tokens in the order they were stored, oldest first; all of them without `limit`. */
-  async listTokens({ limit, cursor }: { limit?: number; cursor?: string }): Promise<TokenPage> {
+  /**
+   * Up to `limit` live tokens in the order they were stored, oldest first. A page can hold fewer
+   * (even none) and still have a next one: the store reads past a bounded number of expired tokens
+   * per page (see ListPage).
+   */
+  async listTokens({ limit, cursor }: { limit: number; cursor?: string }): Promise<TokenPage> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    // One more than asked for tells whether another page follows, without a second query.
-    const found = await this.#store.list({
-      now: this.#clock(),
-      after,
-      limit: limit === undefined ? undefined : limit + 1,
-    });
-    const page = limit === undefined ? found : found.slice(0, limit);
-    const last = page.at(-1);
+    const page = await this.#store.list({ now: this.#clock(), after, limit });
     return {
-      tokens: page.map((listed) => presentToken(listed.token)),
-      nextCursor: found.length > page.length && last !== undefined ? encodeCursor(last.position) : undefined,
+      tokens: page.tokens.map((listed) => presentToken(listed.token)),
+      nextCursor: page.next === undefined ? undefined : encodeCursor(page.next),
     };
   }
 
