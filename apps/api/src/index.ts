@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   try {
     store = openStore(config.databaseUrl, {
       onBackgroundError: (err) =>
-        logger.warn({ err }, 'token store: background checkpoint failed, will retry'),
+        logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry'),
+      expiredTokenRetentionMs: config.expiredTokenRetentionMs,
       // The auth cache is exact only if no other process can revoke a token behind its back.
       claim: config.authCacheSize > 0 ? 'sole' : 'shared',
     });
