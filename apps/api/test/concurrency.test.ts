@@ -151,13 +151,19 @@ describe('two processes writing one database at once', () => {
   });
 });
 
-/** Opens the store the way a starting server does, once the test says go, and reports what it did. */
+/**
+ * Opens the store and bootstraps it the way a starting server does, each step when the test says
+ * go (a line on stdin), and reports what it did.
+ */
 const STARTING_SERVER = `
 import { createInterface } from 'node:readline';
 const { SqliteTokenStore } = await import(process.env.STORE);
+const go = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 console.log('ready');
-for await (const _ of createInterface({ input: process.stdin })) break;
+await go.next();
 const store = new SqliteTokenStore(process.env.DB, { checkpointEveryMs: 0, purgeEveryMs: 0 });
+console.log('opened');
+await go.next();
 const token = {
   id: process.env.NAME, name: process.env.NAME, description: '', expiresAt: null, createdAt: new Date(0),
   datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {},
@@ -178,6 +184,9 @@ describe('two servers starting together on a new database', () => {
         run(STARTING_SERVER, { STORE: builtStore, DB: path, NAME: name }),
       );
       for (const server of servers) expect(await server.nextLine()).toBe('ready');
+      // Both open at once, and migrate; then both bootstrap at once.
+      for (const server of servers) server.child.stdin?.write('go\n');
+      for (const server of servers) expect(await server.nextLine()).toBe('opened');
       for (const server of servers) server.child.stdin?.end('go\n');
       const reports = await Promise.all(
         servers.map(async (server) => {
