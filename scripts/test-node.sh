@@ -93,6 +93,9 @@ export npm_config_nodedir=$nodedir
 export TURBO_TELEMETRY_DISABLED=1
 # Turbo would otherwise share the main worktree's cache and replay test results another Node version got.
 export TURBO_CACHE_DIR=$work/turbo-cache
+# Scratch files of tests cut short (turbo ends every task when one fails) go with the worktree.
+export TMPDIR=$work/tmp
+mkdir "$TMPDIR"
 cd "$work/repo"
 
 install_start=$SECONDS
