@@ -61,8 +61,7 @@ describe('a refused request says what is wrong, naming the field', () => {
   it('a regenerate date without a zone names its own field', async () => {
     const answer = await harness
       .as(harness.adminSecret)
-      .post(`/tokens/${existingId}/regenerate`)
-      .send({ existingTokenExpiresAt: '2031-01-01 00:00' });
+      .post(`/tokens/${existingId}/regenerate`, { existingTokenExpiresAt: '2031-01-01 00:00' });
     expect(answer.body).toEqual({
       code: 400,
       message: `body.existingTokenExpiresAt: ${specWords(dateTime, 'format')}`,
@@ -101,7 +100,7 @@ describe('a refused request says what is wrong, naming the field', () => {
     ));
 
   it('an unknown query parameter names it and the ones the operation takes', async () => {
-    const listing = spec.paths['/tokens']?.get as { parameters: { name: string }[] };
+    const listing = spec.paths['/tokens']?.get as unknown as { parameters: { name: string }[] };
     const taken = listing.parameters.map(({ name }) => name).join(', ');
     const answer = await harness.as(harness.adminSecret).get('/tokens?page=2');
     expect(answer.body).toEqual({
