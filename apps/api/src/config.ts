@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import express from 'express';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
+import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store/store.js';
 import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
 import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
 
@@ -26,8 +27,6 @@ export interface Config {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 const DURATION_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

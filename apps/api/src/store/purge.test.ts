@@ -6,8 +6,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catalog, manualClock } from '../../test/harness.js';
 import { TokenService } from '../tokens/service.js';
-import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS, PURGE_BATCH_SIZE, SqliteTokenStore } from './sqlite.js';
+import { PURGE_BATCH_SIZE, SqliteTokenStore } from './sqlite.js';
 import type { TokenRecord } from './store.js';
+import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2030-01-01T00:00:00.000Z');

@@ -6,6 +6,7 @@ import { Checkpointer } from './checkpointer.js';
 import { type Claim, claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
 import {
+  DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
   type InsertOutcome,
   type Issuer,
   type ListPage,
@@ -125,9 +126,6 @@ export interface SqliteStoreOptions {
   /** At most how many expired rows a listing reads past for one page before ending it early. */
   expiredRowsReadPerPage?: number;
 }
-
-/** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
-export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Long-expired rows cost listing only a bounded read per page, so a purge every ten minutes is plenty. */
 const DEFAULT_PURGE_EVERY_MS = 10 * 60 * 1000;

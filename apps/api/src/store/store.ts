@@ -2,6 +2,9 @@
 import type { Capabilities } from '../tokens/capabilities.js';
 
 /** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
+/** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
+export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
 export interface TokenRecord extends Capabilities {
   id: string;
   name: string;
