@@ -2,7 +2,6 @@
 import supertest from 'supertest';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../test/harness.js';
-import { redactUrl } from './requestLog.js';
 
 let harness: Harness;
 beforeEach(async () => {
@@ -59,19 +58,6 @@ describe('request log', () => {
 });
 
 describe('secrets in URLs never reach the log', () => {
-  it('redacts credential-named query values and anything shaped like a secret, keeping the rest', () => {
-    expect(redactUrl('/v2/tokens?access_token=abc&limit=2')).toBe(
-      '/v2/tokens?access_token=[redacted]&limit=2',
-    );
-    expect(redactUrl('/v2/tokens?TOKEN=abc')).toBe('/v2/tokens?TOKEN=[redacted]');
-    expect(redactUrl('/v2/tokens?cursor=xaat-abc')).toBe('/v2/tokens?cursor=[redacted]');
-    expect(redactUrl('/v2/tokens?q=Bearer%20XAAT-abc')).toBe('/v2/tokens?q=[redacted]');
-    expect(redactUrl('/v2/tokens?xaat-abc')).toBe('/v2/tokens?[redacted]');
-    expect(redactUrl('/v2/tokens/xaat-abc/regenerate')).toBe('/v2/tokens/[redacted]/regenerate');
-    expect(redactUrl('/v2/tokens?limit=2&cursor=abc')).toBe('/v2/tokens?limit=2&cursor=abc');
-    expect(redactUrl('/v2/tokens?bad=%E0%A4%A')).toBe('/v2/tokens?bad=%E0%A4%A');
-  });
-
   it('keeps a secret sent in the URL out of every line, at debug level too, and out of the answer', async () => {
     const secret = harness.adminSecret;
     await harness.as(secret).get(`/tokens?access_token=${secret}`);

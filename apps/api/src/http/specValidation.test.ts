@@ -4,11 +4,12 @@ import express, { type RequestHandler } from 'express';
 import supertest from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, expectNoTokenChangeAfterEach, type Harness, spec } from '../../test/harness.js';
+import { fieldPath } from '../fieldPath.js';
 import { createLogger } from '../logger.js';
 import { componentSchema, type SchemaObject } from '../spec.js';
 import { errorHandler } from './errors.js';
 import { logRequests } from './requestLog.js';
-import { fieldPath, validateAgainstSpec } from './specValidation.js';
+import { validateAgainstSpec } from './specValidation.js';
 
 let harness: Harness;
 /** A token to refuse regenerate requests for. */

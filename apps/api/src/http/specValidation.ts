@@ -4,6 +4,7 @@
 import type { Request, RequestHandler } from 'express';
 import OpenApiValidator from 'express-openapi-validator';
 import { closest, distance } from 'fastest-levenshtein';
+import { fieldPath } from '../fieldPath.js';
 import type { OpenApiDocument, SchemaObject } from '../spec.js';
 
 /**
@@ -56,19 +57,6 @@ const MAX_SUGGESTION_DISTANCE = 2;
 
 /** The validator's data roots, as our messages name them. */
 const LOCATIONS: Record<string, string> = { body: 'body', query: 'query', params: 'path', headers: 'header' };
-
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-/**
- * A field as it is named in every message: `body.orgCapabilities.billing[0]`, with keys that are
- * not plain names quoted, `body.datasetCapabilities["logs/prod"]`.
- */
-export function fieldPath(location: string, keys: readonly (string | number)[]): string {
-  return keys.reduce<string>((path, key) => {
-    if (typeof key === 'number') return `${path}[${key}]`;
-    return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-  }, location);
-}
 
 /** '/body/datasetCapabilities/logs~1prod/0' → ['body', 'datasetCapabilities', 'logs/prod', 0]. */
 function pointerSegments(pointer: string): (string | number)[] {

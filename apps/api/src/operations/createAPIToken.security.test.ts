@@ -155,7 +155,7 @@ describe('createAPIToken authorization', () => {
         harness.createToken(secret, { name: 'x', [field]: { '*': { [capability]: [action] } } }),
         403,
         startingWith(
-          `body.${field}.*.${capability}: cannot grant '${action}', the caller does not hold it on '*'`,
+          `body.${field}["*"].${capability}: cannot grant '${action}', the caller does not hold it on '*'`,
         ),
       );
     });

@@ -77,7 +77,7 @@ describe('regenerateAPIToken security', () => {
       },
       403,
       startingWith(
-        "body.newToken.datasetCapabilities.*.query: cannot grant 'read', the caller does not hold it on '*'",
+        `body.newToken.datasetCapabilities["*"].query: cannot grant 'read', the caller does not hold it on '*'`,
       ),
     );
     await regenerate(

@@ -6,6 +6,7 @@ import type {
   ViewCapabilitiesMap,
 } from '@api-tokens/client';
 import { forbidden } from '../errors.js';
+import { keyAccessor } from '../fieldPath.js';
 import { componentSchema, type OpenApiDocument, resolveSchema } from '../spec.js';
 
 export type Action = CrudAction;
@@ -168,7 +169,7 @@ export function assertGrantable(holder: Capabilities, requested: Capabilities, p
           if (!holdsScopedAction(holder, field, name, capability, action)) {
             const where = name === WILDCARD ? `on '${WILDCARD}'` : `on this name or on '${WILDCARD}'`;
             throw forbidden(
-              `${path}${field}.${name}.${capability}: cannot grant '${action}', the caller does not hold it ${where}`,
+              `${path}${field}${keyAccessor(name)}.${capability}: cannot grant '${action}', the caller does not hold it ${where}`,
             );
           }
         }
