@@ -8,8 +8,22 @@ import { ApiError } from '../errors.js';
 /** The only media type an operation's requestBody may declare (checked against the spec at start-up). */
 export const JSON_MEDIA_TYPE = 'application/json';
 
+/**
+ * The body encodings accepted. The body parser decodes these on every Node version, and zstd too on
+ * Node 22.15 and later, where zlib has it: refusing anything else here keeps one contract on all of them.
+ */
+const CONTENT_ENCODINGS = new Set(['identity', 'gzip', 'deflate', 'br']);
+
 /** Runs ahead of the body parser on operations that take a body. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  // As the body parser reads it: absent or empty is identity, and there is no list of several.
+  const encoding = (req.headers['content-encoding'] || 'identity').toLowerCase();
+  if (!CONTENT_ENCODINGS.has(encoding)) {
+    throw new ApiError(
+      415,
+      `Content-Encoding: ${JSON.stringify(encoding)} is not supported, send the body uncompressed or as gzip, deflate or br`,
+    );
+  }
   const header = req.headers['content-type'];
   if (header === undefined) {
     throw new ApiError(415, `Content-Type: missing, send the body as ${JSON_MEDIA_TYPE}`);
