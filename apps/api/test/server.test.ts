@@ -60,7 +60,7 @@ const databaseFiles = () =>
     .map((file) => readFileSync(join(dir, file)).toString('latin1'))
     .join('\n');
 
-describe('the server process', () => {
+describe('the server process', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
   it('answers /healthz without authentication', async () => {
     const server = await start();
     const response = await fetch(`${server.baseUrl}/healthz`);
