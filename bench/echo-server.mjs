@@ -8,17 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { loadSpec } from '../apps/api/dist/spec.js';
-
-const token = {
-  id: randomUUID(),
-  name: 'bench',
-  description: 'benchmark token',
-  expiresAt: null,
-  datasetCapabilities: { 'logs-prod': { ingest: ['create'], query: ['read'] }, traces: { query: ['read'] } },
-  orgCapabilities: { dashboards: ['read'], monitors: ['read', 'update'] },
-  viewCapabilities: {},
-  samlAuthenticated: false,
-};
+import { secret, token } from './shapes.mjs';
 
 const spec = loadSpec();
 const layers = new Set((process.argv[3] ?? '').split(',').filter(Boolean));
@@ -65,7 +55,6 @@ if (layers.has('auth')) {
 
 // The same body limit as the server's, read from the spec, as the server reads it.
 app.use(express.json({ limit: spec.info['x-max-request-body-bytes'] }));
-const secret = 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA';
 if (store === undefined) {
   // The bare echo, untouched by the layers: the ceiling npm run bench compares against.
   app.post('/v2/tokens', (req, res) => {

@@ -8,19 +8,7 @@ import helmet from 'helmet';
 import { pino } from 'pino';
 import { loadSpec } from '../apps/api/dist/spec.js';
 import { ADMIN } from './lib.mjs';
-
-// The echo's shapes (bench/echo-server.mjs): the same token and the same fixed secret in every answer.
-const token = {
-  id: randomUUID(),
-  name: 'bench',
-  description: 'benchmark token',
-  expiresAt: null,
-  datasetCapabilities: { 'logs-prod': { ingest: ['create'], query: ['read'] }, traces: { query: ['read'] } },
-  orgCapabilities: { dashboards: ['read'], monitors: ['read', 'update'] },
-  viewCapabilities: {},
-  samlAuthenticated: false,
-};
-const secret = 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA';
+import { secret, token } from './shapes.mjs';
 
 const digest = (text) => createHash('sha256').update(text).digest('base64url');
 // The admin creates; every created token answers with the fixed secret, so a reader made here authenticates too.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
 import { loadSpec } from '../apps/api/dist/spec.js';
+import { secret, token } from './shapes.mjs';
 
 const [port, mode, unpatched] = process.argv.slice(2);
 if (mode === 'eov-unpatched') {
@@ -18,18 +19,6 @@ if (mode === 'eov-unpatched') {
   }`;
   register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 }
-
-const token = {
-  id: randomUUID(),
-  name: 'bench',
-  description: 'benchmark token',
-  expiresAt: null,
-  datasetCapabilities: { 'logs-prod': { ingest: ['create'], query: ['read'] }, traces: { query: ['read'] } },
-  orgCapabilities: { dashboards: ['read'], monitors: ['read', 'update'] },
-  viewCapabilities: {},
-  samlAuthenticated: false,
-};
-const secret = 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA';
 
 const spec = loadSpec();
 const validate =
