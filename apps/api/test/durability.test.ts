@@ -128,7 +128,8 @@ describe('SIGTERM during a burst', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const exited = once(server.child, 'exit');
     server.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The server logs this just before it stops listening, in the same tick: wait for it, not a while.
+    await server.logged(/"msg":"stopping/);
 
     // New connections are refused while the accepted request is still open.
     await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow();
