@@ -142,6 +142,32 @@ const DEFAULT_EXPIRED_ROWS_READ_PER_PAGE = 1000;
  */
 const OPEN_BUSY_TIMEOUT_MS = 30_000;
 
+/** How long to wait between tries to switch a new database to WAL while another process holds it. */
+const WAL_SWITCH_RETRY_MS = 20;
+
+/**
+ * Switches the database to write-ahead logging (a setting kept in the file). The switch needs an
+ * exclusive lock taken from a shared one, and SQLite answers SQLITE_BUSY at once, without waiting
+ * out the busy timeout, when another connection is after the same lock (waiting could deadlock):
+ * two servers opening a new file together meet exactly that. So it is retried here, up to the
+ * open's own deadline; a file already in WAL mode needs no lock at all.
+ */
+function useWriteAheadLog(db: Database.Database): void {
+  const deadline = Date.now() + OPEN_BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const busy = (err as { code?: string }).code?.startsWith('SQLITE_BUSY') === true;
+      if (!busy || Date.now() >= deadline) throw err;
+      // The constructor is synchronous, as better-sqlite3 is: a short blocking pause at start-up only.
+      Atomics.wait(pause, 0, 0, WAL_SWITCH_RETRY_MS);
+    }
+  }
+}
+
 /**
  * 64 MiB of log (in 4 KiB pages): past it the writer checkpoints itself, as SQLite does by default
  * at 4 MiB. Reached only when writes outrun the background checkpointer for a long while.
@@ -203,7 +229,7 @@ export class SqliteTokenStore implements TokenStore {
     let opened: Database.Database | undefined;
     try {
       opened = new Database(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
-      opened.pragma('journal_mode = WAL');
+      useWriteAheadLog(opened);
       // FULL: a commit is on disk before the answer leaves, so an acknowledged write survives a crash or power loss.
       opened.pragma('synchronous = FULL');
       this.migrationsApplied = migrate(opened);
