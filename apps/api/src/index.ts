@@ -9,6 +9,9 @@ import { openStore } from './store/sqlite.js';
 import { readCapabilityCatalog } from './tokens/capabilities.js';
 import { TokenService } from './tokens/service.js';
 
+/** How long a stop (SIGTERM, SIGINT) waits for requests in flight before it cuts their connections. */
+const DRAIN_DEADLINE_MS = 10_000;
+
 /** Start-up failures are one line on stderr and a non-zero exit, never a stack trace. */
 function fail(message: string): never {
   process.stderr.write(`api-tokens: cannot start: ${message}\n`);
@@ -103,6 +106,14 @@ async function main(): Promise<void> {
       process.exit(exitCode);
     });
     server.closeIdleConnections();
+    // A client that never finishes its request (or never reads its answer) must not hold the stop
+    // open until the request timeout: past the deadline its connection is cut.
+    setTimeout(() => {
+      logger.warn(
+        `stopping: requests still in flight after ${DRAIN_DEADLINE_MS / 1000} s; closing their connections`,
+      );
+      server.closeAllConnections();
+    }, DRAIN_DEADLINE_MS).unref();
   };
   server.on('error', (err: NodeJS.ErrnoException) => {
     // Out of file descriptors on accept passes as connections close; the server keeps serving.

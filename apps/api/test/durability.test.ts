@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ServerProcess, startServer } from './process.js';
+import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from './process.js';
 
 const ADMIN = 'durability_admin_secret_0123456789_abcdef';
 const SECRET = /xaat-[A-Za-z0-9_-]{43}/g;
@@ -149,6 +149,25 @@ describe('SIGTERM during a burst', () => {
       // It holds no capabilities, so 403: authenticated, then refused; an unknown secret would be 401.
       expect((await call(restarted, 'GET', '/tokens', token.token)).status).toBe(403);
     }
+  });
+});
+
+describe('SIGTERM with a request that never completes', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
+  it('cuts its connection at the drain deadline and still exits 0', async () => {
+    const server = await start();
+    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    // Headers and part of a body, and then nothing: the request stays in flight.
+    socket.write(
+      `POST /v2/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":',
+    );
+    socket.on('error', () => {}); // the cut may reach it as a reset
+    const socketClosed = once(socket, 'close');
+    const exited = server.stop('SIGTERM');
+    await server.logged(/requests still in flight after \d+ s; closing their connections/);
+    await socketClosed;
+    expect(await exited).toBe(0);
   });
 });
 
