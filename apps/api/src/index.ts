@@ -4,8 +4,8 @@ import { ConfigError, readConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { loadSpec } from './spec.js';
-import { StoreInUseError } from './store/claim.js';
-import { openStore } from './store/sqlite.js';
+import { openStore } from './store/index.js';
+import { StoreInUseError } from './store/store.js';
 import { readCapabilityCatalog } from './tokens/capabilities.js';
 import { TokenService } from './tokens/service.js';
 

@@ -2,29 +2,10 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { type Claim, StoreInUseError } from './store.js';
 
-/**
- * `sole`: this process must be the database's only server, as an in-process cache of what the
- * database holds (the auth cache) needs, or it would not see another process's revocations.
- * `shared`: other processes may use the database too, as long as none of them claimed it `sole`.
- */
-export type Claim = 'sole' | 'shared';
-
-/** Another process holds a claim this one cannot share; the message says which kind is in the way. */
-export class StoreInUseError extends Error {
-  constructor(
-    readonly wanted: Claim,
-    options?: ErrorOptions,
-  ) {
-    super(
-      wanted === 'sole'
-        ? 'the database is in use by another process, and this one must be its only user'
-        : 'the database is in use by a process that must be its only user',
-      options,
-    );
-    this.name = 'StoreInUseError';
-  }
-}
+export type { Claim };
+export { StoreInUseError };
 
 /**
  * How long a claim waits for a lock that is only passing: another process's claim that is being

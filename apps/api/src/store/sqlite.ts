@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
-import { type Claim, claimDatabase } from './claim.js';
+import { claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
 import {
   DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
@@ -14,6 +14,7 @@ import {
   type OutlivesIssuer,
   type RegenerateOutcome,
   type RegenerateRequest,
+  type StoreOptions,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
@@ -109,18 +110,10 @@ export function migrate(db: Database.Database): number {
     .immediate();
 }
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends StoreOptions {
   busyTimeoutMs?: number;
   /** How often the background checkpointer runs; 0 leaves checkpoints to SQLite, in the writer. */
   checkpointEveryMs?: number;
-  onBackgroundError?: (err: Error) => void;
-  /**
-   * Which other processes may use the file while this store has it open (see claim.ts); none is
-   * checked when left out, as for tools that open the database while no server runs.
-   */
-  claim?: Claim;
-  /** How long a token stays stored once expired (or replaced, once its grace period ends) before it is purged. */
-  expiredTokenRetentionMs?: number;
   /** How often the background purge runs; 0: never in the background, only when purgeExpired is called. */
   purgeEveryMs?: number;
   /** At most how many expired rows a listing reads past for one page before ending it early. */
@@ -225,6 +218,7 @@ export class SqliteTokenStore implements TokenStore {
     this.#expiredRowsReadPerPage = expiredRowsReadPerPage;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // Claimed before the database is even opened: a process that may not use it must not migrate it.
+    // No claim is checked when none is given, as for tools that open the database while no server runs.
     this.#releaseClaim = path !== ':memory:' && claim !== undefined ? claimDatabase(path, claim) : () => {};
     let opened: Database.Database | undefined;
     try {
@@ -465,16 +459,4 @@ export class SqliteTokenStore implements TokenStore {
       this.#releaseClaim();
     }
   }
-}
-
-/** Opens the store a `DATABASE_URL` names; only `sqlite:<path>` (or `sqlite::memory:`) is supported today. */
-export function openStore(databaseUrl: string, options: SqliteStoreOptions = {}): TokenStore {
-  const match = /^sqlite:(.+)$/.exec(databaseUrl);
-  if (match?.[1] === undefined) {
-    // The value itself is not echoed: a future postgres:// URL would carry a password.
-    throw new Error(
-      'DATABASE_URL: unsupported value; expected sqlite:<path>, for example sqlite:./data/tokens.db',
-    );
-  }
-  return new SqliteTokenStore(match[1], options);
 }

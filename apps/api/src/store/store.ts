@@ -2,6 +2,39 @@
 import type { Capabilities } from '../tokens/capabilities.js';
 
 /** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
+/**
+ * `sole`: this process must be the database's only server, as an in-process cache of what the
+ * database holds (the auth cache) needs, or it would not see another process's revocations.
+ * `shared`: other processes may use the database too, as long as none of them claimed it `sole`.
+ */
+export type Claim = 'sole' | 'shared';
+
+/** Another process holds a claim this one cannot share; the message says which kind is in the way. */
+export class StoreInUseError extends Error {
+  constructor(
+    readonly wanted: Claim,
+    options?: ErrorOptions,
+  ) {
+    super(
+      wanted === 'sole'
+        ? 'the database is in use by another process, and this one must be its only user'
+        : 'the database is in use by a process that must be its only user',
+      options,
+    );
+    this.name = 'StoreInUseError';
+  }
+}
+
+/** What opening any store takes, whatever the database behind it. */
+export interface StoreOptions {
+  /** Told about background work that failed (a checkpoint, a purge); it is retried. */
+  onBackgroundError?: (err: Error) => void;
+  /** Which other processes may use the database meanwhile (see Claim); unchecked when left out. */
+  claim?: Claim;
+  /** How long a token stays stored once expired (or replaced, once its grace period ends) before it is purged. */
+  expiredTokenRetentionMs?: number;
+}
+
 /** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
 export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
