@@ -1,5 +1,5 @@
 // Authentication (bearer secret → caller) and authorization (the operation's x-required-capabilities).
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { unauthorized } from '../errors.js';
 import type { OperationObject } from '../spec.js';
 import { assertHoldsRequired } from '../tokens/capabilities.js';
@@ -57,4 +57,10 @@ export function authorize(operation: OperationObject): RequestHandler {
     assertHoldsRequired(caller, required);
     next();
   };
+}
+
+/** The authenticated caller; `authenticate` runs ahead of every operation, so it is always there. */
+export function callerOf(res: Response): Caller {
+  if (res.locals.caller === undefined) throw unauthorized('Authorization: a bearer token is required');
+  return res.locals.caller;
 }

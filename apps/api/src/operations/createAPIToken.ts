@@ -1,7 +1,8 @@
 // POST /tokens: create a token no stronger than its caller; the answer carries the secret, once.
 import type { CreateApiToken, CreateApiTokenResponse } from '@api-tokens/client';
 import type { Request, Response } from 'express';
-import { callerOf, type OperationDependencies } from './index.js';
+import { callerOf } from '../http/auth.js';
+import type { OperationDependencies } from './dependencies.js';
 
 export function createAPIToken({ tokens }: OperationDependencies) {
   return async (

@@ -1,7 +1,7 @@
 // DELETE /tokens/{id}: the token stops authenticating at once.
 import type { DeleteApiTokenData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
-import type { OperationDependencies } from './index.js';
+import type { OperationDependencies } from './dependencies.js';
 
 export function deleteAPIToken({ tokens }: OperationDependencies) {
   return async (req: Request<DeleteApiTokenData['path']>, res: Response) => {

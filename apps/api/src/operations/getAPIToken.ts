@@ -1,7 +1,7 @@
 // GET /tokens/{id}: one live token, without its secret.
 import type { ApiToken, GetApiTokenData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
-import type { OperationDependencies } from './index.js';
+import type { OperationDependencies } from './dependencies.js';
 
 export function getAPIToken({ tokens }: OperationDependencies) {
   return async (req: Request<GetApiTokenData['path']>, res: Response<ApiToken>) => {

@@ -3,7 +3,7 @@ import type { ApiToken, GetApiTokensData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
 import { badRequest } from '../errors.js';
 import { streamJsonArray } from '../http/streamJson.js';
-import type { OperationDependencies } from './index.js';
+import type { OperationDependencies } from './dependencies.js';
 
 type Query = NonNullable<GetApiTokensData['query']>;
 

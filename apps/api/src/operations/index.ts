@@ -1,20 +1,16 @@
 // Operations by operationId, mounted on the spec's own paths: the code never retypes a route.
-import type { RequestHandler, Response, Router } from 'express';
-import { ApiError, unauthorized } from '../errors.js';
+import type { RequestHandler, Router } from 'express';
+import { ApiError } from '../errors.js';
 import { authorize } from '../http/auth.js';
 import { redactUrl } from '../http/requestLog.js';
 import { validateAgainstSpec } from '../http/specValidation.js';
 import type { OpenApiDocument } from '../spec.js';
-import type { Caller, TokenService } from '../tokens/service.js';
 import { createAPIToken } from './createAPIToken.js';
 import { deleteAPIToken } from './deleteAPIToken.js';
+import type { OperationDependencies } from './dependencies.js';
 import { getAPIToken } from './getAPIToken.js';
 import { getAPITokens } from './getAPITokens.js';
 import { regenerateAPIToken } from './regenerateAPIToken.js';
-
-export interface OperationDependencies {
-  tokens: TokenService;
-}
 
 /** Each operation narrows the request and response types to its own, from the generated types. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds handlers of different request types.
@@ -28,12 +24,6 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   getAPITokens,
   regenerateAPIToken,
 };
-
-/** The authenticated caller; `authenticate` runs ahead of every operation, so it is always there. */
-export function callerOf(res: Response): Caller {
-  if (res.locals.caller === undefined) throw unauthorized('Authorization: a bearer token is required');
-  return res.locals.caller;
-}
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
