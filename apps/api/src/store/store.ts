@@ -1,7 +1,6 @@
 // TokenStore: the persistence boundary. Async, so a networked store (PostgreSQL) can stand in for SQLite unchanged.
 import type { Capabilities } from '../tokens/capabilities.js';
 
-/** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
 /**
  * `sole`: this process must be the database's only server, as an in-process cache of what the
  * database holds (the auth cache) needs, or it would not see another process's revocations.
@@ -38,6 +37,7 @@ export interface StoreOptions {
 /** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
 export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
+/** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
 export interface TokenRecord extends Capabilities {
   id: string;
   name: string;
