@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrations } from '../src/store/migrations.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
-import type { TokenRecord } from '../src/store/store.js';
+import { tokenRecord, uniqueDigest } from './records.js';
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -64,18 +64,8 @@ function run(source: string, env: Record<string, string>) {
   };
 }
 
-let serial = 0;
-const record = (name: string, expiresAt: Date | null = null): TokenRecord => ({
-  id: `${name}-${serial++}`,
-  name,
-  description: '',
-  expiresAt,
-  createdAt: new Date(0),
-  datasetCapabilities: {},
-  orgCapabilities: {},
-  viewCapabilities: {},
-});
-const digest = () => Buffer.from(`digest-${serial++}`.padEnd(32, '.'));
+const record = tokenRecord;
+const digest = uniqueDigest;
 
 /**
  * Another process committing small writes one after another, as a second server would, until the

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catalog, manualClock } from '../../test/harness.js';
+import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { TokenService } from '../tokens/service.js';
 import { PURGE_BATCH_SIZE, SqliteTokenStore } from './sqlite.js';
 import type { TokenRecord } from './store.js';
@@ -29,18 +30,8 @@ function open(options: ConstructorParameters<typeof SqliteTokenStore>[1] = {}) {
   return store;
 }
 
-let serial = 0;
-const record = (expiresAt: Date | null, name = `t${serial}`): TokenRecord => ({
-  id: `token-${serial++}`,
-  name,
-  description: '',
-  expiresAt,
-  createdAt: new Date(0),
-  datasetCapabilities: {},
-  orgCapabilities: {},
-  viewCapabilities: {},
-});
-const digest = () => Buffer.from(`${serial}`.padStart(32, '0'));
+const record = (expiresAt: Date | null, name?: string): TokenRecord => tokenRecord(name, expiresAt);
+const digest = uniqueDigest;
 
 async function insert(store: SqliteTokenStore, expiresAt: Date | null, name?: string) {
   const token = record(expiresAt, name);
