@@ -176,6 +176,8 @@ interface PendingInsert {
 }
 
 export class SqliteTokenStore implements TokenStore {
+  /** One process per database unless claimed `shared` (see Claim): index.ts decides through the claim. */
+  readonly multiProcess = false;
   readonly #db: Database.Database;
   readonly #statements;
   readonly #regenerate: (request: RegenerateRequest) => RegenerateOutcome;
@@ -267,6 +269,8 @@ export class SqliteTokenStore implements TokenStore {
         `SELECT expires_at FROM tokens WHERE id = @id AND ${LIVE}`,
       ),
       count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
+      // Reads the file (a small table), so a database that cannot be read answers unavailable.
+      ping: db.prepare('SELECT count(*) FROM meta'),
       isBootstrapped: db.prepare<[], { key: string }>("SELECT key FROM meta WHERE key = 'bootstrapped'"),
       markBootstrapped: db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('bootstrapped', ?)"),
     };
@@ -445,6 +449,10 @@ export class SqliteTokenStore implements TokenStore {
 
   async count(): Promise<number> {
     return guarded(() => this.#statements.count.get())?.count ?? 0;
+  }
+
+  async ping(): Promise<void> {
+    guarded(() => this.#statements.ping.get());
   }
 
   async close(): Promise<void> {

@@ -145,6 +145,14 @@ export interface TokenStore {
    */
   purgeExpired(now: Date): Promise<number>;
   count(): Promise<number>;
+  /** Resolves when the store answers a trivial query, rejects with StoreUnavailableError when not (GET /readyz). */
+  ping(): Promise<void>;
+  /**
+   * True when any number of server processes may serve from the database at once (PostgreSQL):
+   * then nothing one process keeps in memory, such as an authentication cache, is exact. False
+   * where the database is claimed per process (SQLite, see Claim).
+   */
+  readonly multiProcess: boolean;
   close(): Promise<void>;
 }
 
