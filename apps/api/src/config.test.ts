@@ -14,6 +14,8 @@ const DEFAULTS: Config = {
   trustProxy: false,
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
   rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
+  databasePoolSize: 10,
+  databaseConnectTimeoutMs: 30_000,
 };
 
 /** Every variable readConfig reads. */
@@ -30,6 +32,8 @@ const VARIABLES = [
   'EXPIRED_TOKEN_RETENTION',
   'RATE_LIMIT_FAILED_AUTH_PER_MIN',
   'RATE_LIMIT_PER_TOKEN_PER_SEC',
+  'DATABASE_POOL_SIZE',
+  'DATABASE_CONNECT_TIMEOUT',
 ];
 
 describe('readConfig', () => {
@@ -56,6 +60,8 @@ describe('readConfig', () => {
         EXPIRED_TOKEN_RETENTION: '36h',
         RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
         RATE_LIMIT_PER_TOKEN_PER_SEC: '7',
+        DATABASE_POOL_SIZE: '25',
+        DATABASE_CONNECT_TIMEOUT: '2m',
       }),
     ).toEqual({
       port: 8080,
@@ -69,6 +75,8 @@ describe('readConfig', () => {
       trustProxy: ['loopback', '10.0.0.0/8'],
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
+      databasePoolSize: 25,
+      databaseConnectTimeoutMs: 120_000,
     });
   });
 
@@ -136,6 +144,9 @@ describe('readConfig', () => {
     ['EXPIRED_TOKEN_RETENTION', '7 d'],
     ['EXPIRED_TOKEN_RETENTION', '7D'],
     ['EXPIRED_TOKEN_RETENTION', '999999999d'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_POOL_SIZE', 'ten'],
+    ['DATABASE_CONNECT_TIMEOUT', '30'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

@@ -4,8 +4,8 @@ import { ConfigError, readConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { loadSpec } from './spec.js';
-import { openStore } from './store/index.js';
-import { StoreInUseError } from './store/store.js';
+import { openStore, sharedPoolOf } from './store/index.js';
+import { StoreInUseError, type TokenStore } from './store/store.js';
 import { readCapabilityCatalog } from './tokens/capabilities.js';
 import { TokenService } from './tokens/service.js';
 
@@ -51,25 +51,32 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const spec = loadSpec();
 
-  let store: ReturnType<typeof openStore>;
+  let store: TokenStore;
   try {
-    store = openStore(config.databaseUrl, {
+    store = await openStore(config.databaseUrl, {
       onBackgroundError: (err) =>
         logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry'),
       expiredTokenRetentionMs: config.expiredTokenRetentionMs,
       // The auth cache is exact only if no other process can revoke a token behind its back.
       claim: config.authCacheSize > 0 ? 'sole' : 'shared',
+      poolSize: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
     });
   } catch (err) {
     if (err instanceof StoreInUseError) fail(inUseMessage(err));
     const message = err instanceof Error ? err.message : String(err);
     fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);
   }
+  // On a database that other replicas serve from, a revocation on any of them must hold on the
+  // very next request here: every authentication reads the store, no cache.
+  const authCacheSize = store.multiProcess ? 0 : config.authCacheSize;
+  if (store.multiProcess && config.authCacheSize > 0)
+    logger.info('auth cache off: replicas share the database, so each request reads the token from it');
   const tokens = new TokenService({
     store,
     catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
-    authCacheSize: config.authCacheSize,
+    authCacheSize,
   });
   const app = createApp({
     tokens,
@@ -79,6 +86,8 @@ async function main(): Promise<void> {
     rateLimits: config.rateLimits,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    checkReady: () => store.ping(),
+    rateLimitPool: sharedPoolOf(store),
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
