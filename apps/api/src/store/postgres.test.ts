@@ -1,6 +1,7 @@
 // The PostgreSQL store's own: migrations under concurrent start-up, durable commits, and faults of the connection.
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { catalog, manualClock } from '../../test/harness.js';
 import {
   createTestDatabase,
   pgSkipped,
@@ -10,6 +11,7 @@ import {
 } from '../../test/postgres.js';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { startTcpProxy, type TcpProxy } from '../../test/tcpProxy.js';
+import { TokenService } from '../tokens/service.js';
 import { PostgresTokenStore, unavailableReason } from './postgres.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import { StoreUnavailableError } from './store.js';
@@ -118,6 +120,33 @@ describe.skipIf(pgSkipped)('PostgresTokenStore', () => {
     const store = await open(fresh.url);
     const shown = await store.pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
     expect(shown.rows[0]?.synchronous_commit).toBe('on');
+  });
+
+  it('stores no secret: only its digest is in any table', async () => {
+    await resetTestDatabase(database.url);
+    const store = await open(database.url);
+    const tokens = new TokenService({ store, catalog, clock: manualClock() });
+    const admin = (await tokens.bootstrap())?.generatedSecret as string;
+    const caller = await tokens.authenticate(admin);
+    const secrets = [admin];
+    for (let i = 0; i < 5; i++)
+      secrets.push((await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}` })).token);
+    const tables = await query(
+      database.url,
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    let contents = '';
+    for (const { table_name: table } of tables) {
+      contents += JSON.stringify(await query(database.url, `SELECT * FROM ${table}`));
+      contents += JSON.stringify(
+        await query(database.url, `SELECT encode(t::text::bytea, 'escape') FROM ${table} t`),
+      );
+    }
+    expect(contents).toContain(caller?.id); // the dump holds the tokens
+    for (const secret of secrets) {
+      expect(contents).not.toContain(secret);
+      expect(contents).not.toContain(secret.slice(5)); // nor the random part on its own
+    }
   });
 
   describe('when the database becomes unreachable', () => {

@@ -375,8 +375,10 @@ export class PostgresTokenStore implements TokenStore {
       } catch (err) {
         throw toStoreError(err);
       }
+      let begun = false;
       try {
         await client.query('BEGIN');
+        begun = true;
         const result = await work(client);
         await client.query('COMMIT');
         client.release();
@@ -389,7 +391,10 @@ export class PostgresTokenStore implements TokenStore {
           });
         }
         client.release(broken);
-        if (isRetryable(err) && attempt < TRANSACTION_ATTEMPTS) continue;
+        // A pooled connection found broken at BEGIN (the database restarted while it sat idle)
+        // did nothing yet: another connection may well work.
+        const staleConnection = broken && !begun;
+        if ((isRetryable(err) || staleConnection) && attempt < TRANSACTION_ATTEMPTS) continue;
         throw toStoreError(err);
       }
     }
