@@ -1,4 +1,5 @@
 // Stateless replicas: several real server processes on one PostgreSQL database serve any request alike.
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgSkipped, pgTestUrl, type TestDatabase } from './postgres.js';
 import {
@@ -316,6 +317,57 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
         ]);
         expect((await call(server, 'POST', '/v2/tokens', secret, { name: 'after' })).status).toBe(200);
         expect(server.child.exitCode).toBeNull();
+      },
+      PROCESS_TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'loses no acknowledged token while PostgreSQL ends its connections under load (as a restart does), and recovers',
+      async () => {
+        const restarted = await newDatabase();
+        const [server] = (await startReplicas(restarted.url, 1)) as [ServerProcess];
+        const secret = bootstrapSecret([server]);
+        const answered: { id: string; token: string }[] = [];
+        const statuses = new Set<number>();
+        let creating = true;
+        const creator = async () => {
+          while (creating) {
+            const answer = await call(server, 'POST', '/v2/tokens', secret, {
+              name: 'under restart',
+              orgCapabilities: { apiTokens: ['read'] },
+            });
+            statuses.add(answer.status);
+            if (answer.status === 200) answered.push(answer.body);
+            else expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+          }
+        };
+        const creators = Array.from({ length: 6 }, creator);
+        // What a PostgreSQL shutdown does to each session (57P01), on this database's sessions only:
+        // the server others use keeps running.
+        const admin = new pg.Client({ connectionString: pgTestUrl });
+        await admin.connect();
+        try {
+          for (let round = 0; round < 5; round++) {
+            const before = answered.length;
+            await expect.poll(() => answered.length, { timeout: 20_000 }).toBeGreaterThan(before + 20);
+            await admin.query(
+              'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+              [restarted.name],
+            );
+          }
+          const before = answered.length;
+          await expect.poll(() => answered.length, { timeout: 20_000 }).toBeGreaterThan(before + 20);
+        } finally {
+          creating = false;
+          await admin.end();
+        }
+        await Promise.all(creators);
+        expect([...statuses].every((status) => status === 200 || status === 503)).toBe(true);
+        expect(server.child.exitCode).toBeNull();
+        for (const token of answered) {
+          const seen = await call(server, 'GET', `/v2/tokens/${token.id}`, token.token);
+          expect(seen.status, token.id).toBe(200);
+        }
       },
       PROCESS_TEST_TIMEOUT_MS,
     );

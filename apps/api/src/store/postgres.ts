@@ -121,6 +121,30 @@ const isRetryable = (err: unknown) => {
   return code === '40001' || code === '40P01';
 };
 
+/**
+ * Takes a connection from the pool, listening for its failure while it is checked out: pg reports
+ * a connection that ends between two statements as an 'error' event, which the pool listens for
+ * only while the connection is idle; unheard, it would end the process. The statement in progress,
+ * if any, fails too, and the connection is destroyed on release.
+ */
+async function checkOut(
+  pool: pg.Pool,
+): Promise<{ client: pg.PoolClient; giveBack: (broken: boolean) => void }> {
+  const client = await pool.connect();
+  let failed = false;
+  const onError = () => {
+    failed = true;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    giveBack(broken) {
+      client.removeListener('error', onError);
+      client.release(broken || failed);
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Where `url` points, for messages: host, port and database, never the user or password. */
@@ -140,7 +164,7 @@ export function describeDatabase(url: string): string {
  * commits together with the version it brings the schema to.
  */
 export async function migratePostgres(pool: pg.Pool): Promise<number> {
-  const client = await pool.connect();
+  const { client, giveBack } = await checkOut(pool);
   let broken = false;
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -184,7 +208,7 @@ export async function migratePostgres(pool: pg.Pool): Promise<number> {
     broken ||= unavailableReason(err) !== undefined;
     throw err;
   } finally {
-    client.release(broken);
+    giveBack(broken);
   }
 }
 
@@ -369,19 +393,20 @@ export class PostgresTokenStore implements TokenStore {
    */
   async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
+      let checkedOut: Awaited<ReturnType<typeof checkOut>>;
       try {
-        client = await this.#pool.connect();
+        checkedOut = await checkOut(this.#pool);
       } catch (err) {
         throw toStoreError(err);
       }
+      const { client, giveBack } = checkedOut;
       let begun = false;
       try {
         await client.query('BEGIN');
         begun = true;
         const result = await work(client);
         await client.query('COMMIT');
-        client.release();
+        giveBack(false);
         return result;
       } catch (err) {
         let broken = unavailableReason(err) !== undefined && !isRetryable(err);
@@ -390,7 +415,7 @@ export class PostgresTokenStore implements TokenStore {
             broken = true;
           });
         }
-        client.release(broken);
+        giveBack(broken);
         // A pooled connection found broken at BEGIN (the database restarted while it sat idle)
         // did nothing yet: another connection may well work.
         const staleConnection = broken && !begun;
