@@ -3,10 +3,9 @@ import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
-import { loadSpec } from './spec.js';
+import { loadSpec, readCapabilityCatalog } from './spec.js';
 import { openStore } from './store/index.js';
 import { StoreInUseError } from './store/store.js';
-import { readCapabilityCatalog } from './tokens/capabilities.js';
 import { TokenService } from './tokens/service.js';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests in flight before it cuts their connections. */

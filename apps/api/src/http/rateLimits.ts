@@ -1,7 +1,7 @@
 // Abuse limits: failed authentications per client address, and requests per token. 0 disables either.
 import type { RequestHandler } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { ApiError } from '../errors.js';
+import { ApiError } from './apiError.js';
 
 export interface RateLimitConfig {
   /** Failed authentications allowed per client address per minute (RATE_LIMIT_FAILED_AUTH_PER_MIN). */

@@ -1,6 +1,6 @@
 // Operations by operationId, mounted on the spec's own paths: the code never retypes a route.
 import type { RequestHandler, Router } from 'express';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../http/apiError.js';
 import { authorize } from '../http/auth.js';
 import { redactUrl } from '../http/requestLog.js';
 import { validateAgainstSpec } from '../http/specValidation.js';

@@ -163,16 +163,16 @@ describe('listing past expired rows', () => {
     for (const limit of [1, 2, 3, 7, 1000]) {
       const walked: string[] = [];
       let short = 0;
-      let cursor: string | undefined;
+      let after: number | undefined;
       let pages = 0;
       do {
-        const page = await tokens.listTokens({ limit, cursor });
+        const page = await tokens.listTokens({ limit, after });
         walked.push(...page.tokens.map((token) => token.id));
-        if (page.nextCursor !== undefined && page.tokens.length < limit) short++;
-        cursor = page.nextCursor;
+        if (page.next !== undefined && page.tokens.length < limit) short++;
+        after = page.next;
         pages++;
         expect(pages).toBeLessThan(200); // a walk that does not end fails here, not by timeout
-      } while (cursor !== undefined);
+      } while (after !== undefined);
       expect(walked).toEqual(live);
       if (limit < 1000) expect(short).toBeGreaterThan(0);
     }

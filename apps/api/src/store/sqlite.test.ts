@@ -29,15 +29,17 @@ describe('SqliteTokenStore', () => {
     const caller = await tokens.authenticate(admin);
     const created = await tokens.createToken(caller as NonNullable<typeof caller>, {
       name: 'survivor',
+      expiresAt: null,
       datasetCapabilities: { logs: { query: ['read'] } },
     });
     await first.close();
 
     const reopened = new SqliteTokenStore(path);
-    const found = await serviceOver(reopened).authenticate(created.token);
+    const found = await serviceOver(reopened).authenticate(created.secret);
     expect(found).toMatchObject({
-      id: created.id,
+      id: created.token.id,
       name: 'survivor',
+      expiresAt: null,
       datasetCapabilities: { logs: { query: ['read'] } },
     });
     expect(await reopened.count()).toBe(2);
@@ -70,7 +72,10 @@ describe('SqliteTokenStore', () => {
     const caller = await tokens.authenticate(admin);
     const secrets = [admin];
     for (let i = 0; i < 5; i++) {
-      secrets.push((await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}` })).token);
+      secrets.push(
+        (await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}`, expiresAt: null }))
+          .secret,
+      );
     }
     // Read the files while the store is open too, so the WAL still holds the recent writes.
     const contents = () =>

@@ -1,5 +1,7 @@
 // TokenStore: the persistence boundary. Async, so a networked store (PostgreSQL) can stand in for SQLite unchanged.
-import type { Capabilities } from '../tokens/capabilities.js';
+import type { TokenRecord } from '../model.js';
+
+export type { TokenRecord };
 
 /**
  * `sole`: this process must be the database's only server, as an in-process cache of what the
@@ -36,16 +38,6 @@ export interface StoreOptions {
 
 /** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
 export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-
-/** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
-export interface TokenRecord extends Capabilities {
-  id: string;
-  name: string;
-  description: string;
-  /** null: never expires. */
-  expiresAt: Date | null;
-  createdAt: Date;
-}
 
 /**
  * A place in the store's listing order: the order tokens were committed in. Opaque outside the
