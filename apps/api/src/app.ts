@@ -10,6 +10,7 @@ import {
   FailedAuthenticationLimiter,
   limitRequestsPerToken,
   type RateLimitConfig,
+  TokenRequestLimiter,
 } from './http/rateLimits.js';
 import { logRequests } from './http/requestLog.js';
 import { mountOperations } from './operations/index.js';
@@ -58,14 +59,14 @@ export function createApp({
   // Before authentication: a browser's preflight carries no credentials.
   if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
   api.use(authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
-  const perTokenLimit = limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond);
-  if (perTokenLimit !== undefined) api.use(perTokenLimit);
+  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond);
   mountOperations(
     api,
     spec,
-    { tokens },
+    { tokens, tokenRequests },
     {
       validateResponses,
+      limitCaller: limitRequestsPerToken(tokenRequests),
       readBody: [
         requireJsonBody,
         express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }),

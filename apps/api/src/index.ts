@@ -69,6 +69,8 @@ async function main(): Promise<void> {
     catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
     authCacheSize: config.authCacheSize,
+    onBackgroundError: (err) =>
+      logger.warn({ err }, 'recording when tokens were last used failed, will retry'),
   });
   const app = createApp({
     tokens,
@@ -100,6 +102,8 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'stopping: no new connections, finishing requests in flight');
     // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
     server.close(async () => {
+      // Last-use times noted in the final second are written before the store closes.
+      await tokens.flushUses();
       await store.close();
       logger.info('stopped');
       process.exit(exitCode);

@@ -24,4 +24,8 @@ export interface TokenRecord extends Capabilities {
   /** null: never expires. */
   expiresAt: Date | null;
   createdAt: Date;
+  /** When it last authenticated a request or was verified, to within a minute; null: never used. */
+  lastUsedAt: Date | null;
+  /** The id of the token a regenerate replaced it with; null: not replaced. */
+  replacedBy: string | null;
 }

@@ -25,6 +25,8 @@ export function presentToken(token: TokenRecord): ApiToken {
     viewCapabilities: token.viewCapabilities as ViewCapabilitiesMap,
     // Axiom's field; tokens issued here are never SAML-authenticated.
     samlAuthenticated: false,
+    createdAt: token.createdAt.toISOString(),
+    apiLastUsed: token.lastUsedAt?.toISOString() ?? null,
   };
 }
 

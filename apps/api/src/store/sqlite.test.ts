@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catalog, manualClock } from '../../test/harness.js';
+import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { TokenService } from '../tokens/service.js';
 import { migrations } from './migrations.js';
 import { guarded, SqliteTokenStore } from './sqlite.js';
@@ -121,6 +122,8 @@ describe('group commit', () => {
     datasetCapabilities: {},
     orgCapabilities: {},
     viewCapabilities: {},
+    lastUsedAt: null,
+    replacedBy: null,
   });
   const digest = (n: number) => Buffer.alloc(32, n);
 
@@ -163,6 +166,8 @@ describe('background checkpoints', () => {
     datasetCapabilities: {},
     orgCapabilities: {},
     viewCapabilities: {},
+    lastUsedAt: null,
+    replacedBy: null,
   });
   const fill = (store: SqliteTokenStore) =>
     Promise.all(Array.from({ length: 200 }, (_, i) => store.insert(record(`t${i}`), Buffer.alloc(32, i))));
@@ -250,5 +255,32 @@ describe('migration to commit-order listing', () => {
     expect(listed.tokens.map((entry) => entry.token.name)).toEqual(['first', 'second', 'third']);
     expect(await store.findByDigest(Buffer.alloc(32, 2))).toMatchObject({ id: 'b', name: 'second' });
     await store.close();
+  });
+});
+
+describe('recordUses', () => {
+  it('writes a use only when the recorded one is at least the interval older, whoever writes it', async () => {
+    const path = join(dir, 'tokens.db');
+    // Two stores on one file stand for two processes recording uses of the same token.
+    const [first, second] = [new SqliteTokenStore(path), new SqliteTokenStore(path)];
+    const token = tokenRecord('used');
+    await first.insert(token, uniqueDigest());
+    const at = (ms: number) => new Date(Date.UTC(2030, 0, 1) + ms);
+    const lastUsed = async () => (await first.findById(token.id, at(0)))?.lastUsedAt;
+
+    expect(await lastUsed()).toBeNull();
+    await first.recordUses([{ id: token.id, at: at(0) }], 60_000);
+    expect(await lastUsed()).toEqual(at(0));
+    await second.recordUses([{ id: token.id, at: at(59_999) }], 60_000);
+    expect(await lastUsed()).toEqual(at(0));
+    await second.recordUses(
+      [
+        { id: token.id, at: at(60_000) },
+        { id: 'gone', at: at(60_000) },
+      ],
+      60_000,
+    );
+    expect(await lastUsed()).toEqual(at(60_000));
+    await Promise.all([first.close(), second.close()]);
   });
 });

@@ -91,6 +91,12 @@ export interface RegenerateRequest {
   replacementSecretDigest: Buffer;
 }
 
+/** A token was used (authenticated a request, or was verified) at `at`. */
+export interface TokenUse {
+  id: string;
+  at: Date;
+}
+
 export type RegenerateOutcome =
   | 'regenerated'
   | 'not_found'
@@ -131,6 +137,12 @@ export interface TokenStore {
    * replaced, and insert the replacement.
    */
   regenerate(request: RegenerateRequest): Promise<RegenerateOutcome>;
+  /**
+   * Records each use as its token's last, in one transaction, unless the token's recorded last use
+   * is less than `minIntervalMs` before it: a conditional update, so that processes recording uses
+   * of one token in the same minute write it once. A token no longer stored is skipped.
+   */
+  recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void>;
   /**
    * Deletes the tokens that expired more than the store's retention period before `now`, a small
    * batch per transaction; resolves with how many. Stores also run it in the background.

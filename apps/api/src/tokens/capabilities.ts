@@ -110,37 +110,51 @@ function holdsScopedAction(
   return on(WILDCARD) || on(name);
 }
 
-/**
- * Refuses, naming the first capability and action missing (as a field of `requested`), unless
- * `holder` holds everything in `requested`.
- */
-export function assertGrantable(holder: Capabilities, requested: Capabilities): void {
+/** An action `requested` names that its holder lacks: where (as field path segments), and which. */
+interface Ungranted {
+  field: readonly string[];
+  action: Action;
+}
+
+/** Every action in `requested` that `holder` does not hold, in the order they are listed. */
+function* ungranted(holder: Capabilities, requested: Capabilities): Generator<Ungranted> {
   for (const [capability, actions] of Object.entries(requested.orgCapabilities)) {
     for (const action of actions) {
-      if (!holdsOrgAction(holder, capability, action)) {
-        throw new TokenError('forbidden', `cannot grant '${action}', the caller does not hold it`, [
-          'orgCapabilities',
-          capability,
-        ]);
-      }
+      if (!holdsOrgAction(holder, capability, action))
+        yield { field: ['orgCapabilities', capability], action };
     }
   }
   for (const field of SCOPED_FIELDS) {
     for (const [name, lists] of Object.entries(requested[field])) {
       for (const [capability, actions] of Object.entries(lists)) {
         for (const action of actions) {
-          if (!holdsScopedAction(holder, field, name, capability, action)) {
-            const where = name === WILDCARD ? `on '${WILDCARD}'` : `on this name or on '${WILDCARD}'`;
-            throw new TokenError(
-              'forbidden',
-              `cannot grant '${action}', the caller does not hold it ${where}`,
-              [field, name, capability],
-            );
-          }
+          if (!holdsScopedAction(holder, field, name, capability, action))
+            yield { field: [field, name, capability], action };
         }
       }
     }
   }
+}
+
+/**
+ * Refuses, naming the first capability and action missing (as a field of `requested`), unless
+ * `holder` holds everything in `requested`.
+ */
+export function assertGrantable(holder: Capabilities, requested: Capabilities): void {
+  for (const { field, action } of ungranted(holder, requested)) {
+    const name = field.length === 3 ? field[1] : undefined;
+    const where =
+      name === undefined ? '' : name === WILDCARD ? ` on '${WILDCARD}'` : ` on this name or on '${WILDCARD}'`;
+    throw new TokenError('forbidden', `cannot grant '${action}', the caller does not hold it${where}`, field);
+  }
+}
+
+/**
+ * Each action in `required` that `holder` lacks, as `<field>.<name>.<capability>:<action>`
+ * (`orgCapabilities.<capability>:<action>`); empty when it holds them all.
+ */
+export function missingCapabilities(holder: Capabilities, required: Capabilities): string[] {
+  return [...ungranted(holder, required)].map(({ field, action }) => `${field.join('.')}:${action}`);
 }
 
 /** Refuses unless `holder` holds the organisation capabilities an operation requires (`x-required-capabilities`). */

@@ -6,11 +6,13 @@ import {
   allCapabilities,
   assertGrantable,
   type CapabilityCatalog,
+  missingCapabilities,
   normalizeCapabilities,
   type RequestedCapabilities,
 } from './capabilities.js';
 import { TokenError } from './errors.js';
 import { digestSecret, generateSecret } from './secrets.js';
+import { UsageRecorder } from './usage.js';
 
 /** The source of "now", injected so that expiry can be tested without waiting. */
 export type Clock = () => Date;
@@ -46,6 +48,16 @@ export interface IssuedToken {
   token: TokenRecord;
   secret: string;
 }
+
+/**
+ * What verifying a secret found. `EXPIRED`: past its expiry and still stored; `NOT_FOUND`: anything
+ * else that is not live (unknown, deleted, replaced past its grace period, not a secret at all).
+ */
+export type Verdict =
+  | { code: 'VALID'; token: TokenRecord }
+  | { code: 'INSUFFICIENT_CAPABILITIES'; token: TokenRecord; missing: string[] }
+  | { code: 'EXPIRED' }
+  | { code: 'NOT_FOUND' };
 
 /** A page of tokens and, when more may follow, where the next page starts. */
 export interface TokenPage {
@@ -98,16 +110,55 @@ export class TokenService {
   readonly #cacheSize: number;
   /** Bumped whenever an entry is dropped: a store read that started before must not be cached. */
   #forgetEpoch = 0;
+  readonly #usage: UsageRecorder;
 
-  constructor(deps: { store: TokenStore; catalog: CapabilityCatalog; clock: Clock; authCacheSize?: number }) {
+  constructor(deps: {
+    store: TokenStore;
+    catalog: CapabilityCatalog;
+    clock: Clock;
+    authCacheSize?: number;
+    /** Told when writing last-use times failed; they are retried. */
+    onBackgroundError?: (err: Error) => void;
+  }) {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#clock = deps.clock;
     this.#cacheSize = deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE;
+    this.#usage = new UsageRecorder(deps.store, deps.onBackgroundError ?? (() => {}));
   }
 
-  /** The live token a secret belongs to; undefined when it is unknown or has expired. */
+  /** The live token a secret belongs to, noting its use; undefined when it is unknown or has expired. */
   async authenticate(secret: string): Promise<Caller | undefined> {
+    const token = await this.#lookup(secret);
+    if (token === undefined || this.#isExpired(token)) return undefined;
+    this.#usage.note(token, this.#clock());
+    return token;
+  }
+
+  /**
+   * Whether `secret` is a live token's and holds everything `required` names (an action on `*`
+   * covers every dataset or view). The same lookup as `authenticate`, cache and all, so a token is
+   * refused here exactly when it would be refused as a bearer token; a live token's use is noted.
+   */
+  async verify(secret: string, required: RequestedCapabilities = {}): Promise<Verdict> {
+    const token = await this.#lookup(secret);
+    if (token === undefined) return { code: 'NOT_FOUND' };
+    // A replaced token whose grace period is over is gone, as far as anyone outside is concerned.
+    if (this.#isExpired(token)) return { code: token.replacedBy === null ? 'EXPIRED' : 'NOT_FOUND' };
+    this.#usage.note(token, this.#clock());
+    const missing = missingCapabilities(token, normalizeCapabilities(this.#catalog, required));
+    return missing.length === 0
+      ? { code: 'VALID', token }
+      : { code: 'INSUFFICIENT_CAPABILITIES', token, missing };
+  }
+
+  /** Writes the uses noted so far; a clean stop calls it before closing the store. */
+  async flushUses(): Promise<void> {
+    await this.#usage.flush();
+  }
+
+  /** The token a secret belongs to, expired or not, from the cache or the store. */
+  async #lookup(secret: string): Promise<TokenRecord | undefined> {
     const digest = digestSecret(secret);
     const key = digest.toString('base64');
     let token = this.#authenticated.get(key);
@@ -120,7 +171,6 @@ export class TokenService {
       token = await this.#store.findByDigest(digest);
       if (token !== undefined && epoch === this.#forgetEpoch) this.#remember(key, token);
     }
-    if (token === undefined || this.#isExpired(token)) return undefined;
     return token;
   }
 
@@ -274,6 +324,8 @@ export class TokenService {
       description: 'Created at first start; holds every capability. Create narrower tokens with it.',
       expiresAt: null,
       createdAt: this.#clock(),
+      lastUsedAt: null,
+      replacedBy: null,
       ...allCapabilities(this.#catalog),
     };
     if (!(await this.#store.insertFirst(token, digestSecret(value)))) return undefined;
@@ -309,6 +361,8 @@ export class TokenService {
       description: request.description ?? '',
       expiresAt,
       createdAt: this.#clock(),
+      lastUsedAt: null,
+      replacedBy: null,
       ...capabilities,
     };
   }
