@@ -10,6 +10,7 @@ import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
 import { getAPIToken } from './getAPIToken.js';
 import { getAPITokens } from './getAPITokens.js';
+import { getCurrentAPIToken } from './getCurrentAPIToken.js';
 import { regenerateAPIToken } from './regenerateAPIToken.js';
 
 /** Each operation narrows the request and response types to its own, from the generated types. */
@@ -22,6 +23,7 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   deleteAPIToken,
   getAPIToken,
   getAPITokens,
+  getCurrentAPIToken,
   regenerateAPIToken,
 };
 
