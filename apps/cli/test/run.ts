@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROCESS_EVENT_BOUND_MS } from '../../api/test/process.js';
 
-const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+export const cliEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -29,7 +29,7 @@ export async function runCli(
   args: string[],
   { home, env = {}, stdin = '' }: { home: string; env?: Record<string, string>; stdin?: string },
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [entry, ...args], {
+  const child = spawn(process.execPath, [cliEntry, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config'), ...env },
     stdio: 'pipe',
   });

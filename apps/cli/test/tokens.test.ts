@@ -1,4 +1,5 @@
 // The CLI as a process against a real server: login, every token command, both outputs, every exit code.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import type { ApiToken, CreateApiTokenResponse } from '@api-tokens/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from '../../api/test/process.js';
-import { freshHome, runCli } from './run.js';
+import { cliEntry, freshHome, runCli } from './run.js';
 
 const ADMIN = 'cli-test-admin-secret-0123456789abcdefghijklmnop';
 let dir: string;
@@ -348,6 +349,22 @@ describe('api-tokens exit codes', () => {
     const refused = await cli(['tokens', 'list'], { token: narrow.token });
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/orgCapabilities\.apiTokens: .* \(HTTP 403\)/);
+  });
+
+  it('0 and no stack trace when the reader of stdout stops early (api-tokens tokens list | head)', async () => {
+    const child = spawn(process.execPath, [cliEntry, '--url', server.baseUrl, 'tokens', 'list'], {
+      env: { PATH: process.env.PATH ?? '', HOME: freshHome(), API_TOKENS_TOKEN: ADMIN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the answer can arrive: writing the listing meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('1 when the server cannot be reached', async () => {
