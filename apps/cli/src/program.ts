@@ -63,9 +63,10 @@ async function readAll(stream: NodeJS.ReadableStream, what: string): Promise<str
 
 /** One line typed at a terminal, not echoed: a secret must not stay on the screen or in scrollback. */
 async function readHiddenLine(io: Io, prompt: string): Promise<string> {
-  io.stderr(prompt);
   const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+  // The interface puts the terminal in raw mode (no echo) before the prompt invites typing.
   const lines = createInterface({ input: io.stdin, output: silent, terminal: true });
+  io.stderr(prompt);
   try {
     const [line] = (await once(lines, 'line')) as [string];
     return line;
