@@ -52,6 +52,8 @@ export function writeLogin(env: Env, login: StoredLogin): string {
   chmodSync(dirname(path), 0o700);
   const temporary = `${path}.${process.pid}.tmp`;
   try {
+    // One left by a run that died here (same pid, long ago) would make 'wx' fail.
+    rmSync(temporary, { force: true });
     writeFileSync(temporary, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     renameSync(temporary, path);
   } catch (err) {
