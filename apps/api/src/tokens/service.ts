@@ -215,6 +215,13 @@ export class TokenService {
     return token;
   }
 
+  /** The caller's own token as stored now; refused as unauthenticated if it is gone since it was authenticated. */
+  async getCallerToken(caller: Caller): Promise<TokenRecord> {
+    const token = await this.#store.findById(caller.id, this.#clock());
+    if (token === undefined) throw callerGone();
+    return token;
+  }
+
   /**
    * Up to `limit` live tokens in the order they were stored, oldest first. A page can hold fewer
    * (even none) and still have a next one: the store reads past a bounded number of expired tokens
@@ -318,18 +325,40 @@ export class TokenService {
    */
   async bootstrap(secret?: string): Promise<{ generatedSecret?: string } | undefined> {
     const value = secret ?? generateSecret();
-    const token: TokenRecord = {
+    const token = this.#adminToken(
+      BOOTSTRAP_TOKEN_NAME,
+      'Created at first start; holds every capability. Create narrower tokens with it.',
+    );
+    if (!(await this.#store.insertFirst(token, digestSecret(value)))) return undefined;
+    return secret === undefined ? { generatedSecret: value } : {};
+  }
+
+  /**
+   * A new token holding every capability, never expiring, on no caller's authority: for an operator
+   * with access to the store who has lost every admin secret (`api-tokens admin recover`).
+   */
+  async recoverAdmin(name: string, description: string): Promise<IssuedToken> {
+    const token = this.#adminToken(name, description);
+    const secret = generateSecret();
+    const outcome = await this.#store.insert(token, digestSecret(secret));
+    // Without an issuer nothing can refuse the insert.
+    if (outcome !== 'inserted')
+      throw new Error(`recoverAdmin: unexpected insert outcome ${JSON.stringify(outcome)}`);
+    return { token, secret };
+  }
+
+  /** A token holding every capability the catalog knows, on `*` for datasets and views, never expiring. */
+  #adminToken(name: string, description: string): TokenRecord {
+    return {
       id: randomUUID(),
-      name: BOOTSTRAP_TOKEN_NAME,
-      description: 'Created at first start; holds every capability. Create narrower tokens with it.',
+      name,
+      description,
       expiresAt: null,
       createdAt: this.#clock(),
       lastUsedAt: null,
       replacedBy: null,
       ...allCapabilities(this.#catalog),
     };
-    if (!(await this.#store.insertFirst(token, digestSecret(value)))) return undefined;
-    return secret === undefined ? { generatedSecret: value } : {};
   }
 
   /**
