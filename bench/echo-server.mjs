@@ -41,7 +41,7 @@ if (layers.has('auth')) {
   const { authenticate } = await import('../apps/api/dist/http/auth.js');
   const { FailedAuthenticationLimiter } = await import('../apps/api/dist/http/rateLimits.js');
   const { openStore } = await import('../apps/api/dist/store/index.js');
-  const { readCapabilityCatalog } = await import('../apps/api/dist/tokens/capabilities.js');
+  const { readCapabilityCatalog } = await import('../apps/api/dist/spec.js');
   const { TokenService } = await import('../apps/api/dist/tokens/service.js');
   const { ADMIN } = await import('./lib.mjs');
   const tokens = new TokenService({

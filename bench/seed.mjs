@@ -1,8 +1,7 @@
 // Seeds a database with N tokens directly through the store (not over HTTP), plus the bootstrap admin.
 import { randomUUID } from 'node:crypto';
-import { loadSpec } from '../apps/api/dist/spec.js';
+import { loadSpec, readCapabilityCatalog } from '../apps/api/dist/spec.js';
 import { openStore } from '../apps/api/dist/store/index.js';
-import { readCapabilityCatalog } from '../apps/api/dist/tokens/capabilities.js';
 import { digestSecret, generateSecret } from '../apps/api/dist/tokens/secrets.js';
 import { TokenService } from '../apps/api/dist/tokens/service.js';
 

@@ -11,6 +11,7 @@ import {
   FailedAuthenticationLimiter,
   limitRequestsPerToken,
   type RateLimitConfig,
+  TokenRequestLimiter,
 } from './http/rateLimits.js';
 import { logRequests } from './http/requestLog.js';
 import { mountOperations } from './operations/index.js';
@@ -72,14 +73,14 @@ export function createApp({
   api.use(
     authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitPool)),
   );
-  const perTokenLimit = limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond, rateLimitPool);
-  if (perTokenLimit !== undefined) api.use(perTokenLimit);
+  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitPool);
   mountOperations(
     api,
     spec,
-    { tokens },
+    { tokens, tokenRequests },
     {
       validateResponses,
+      limitCaller: limitRequestsPerToken(tokenRequests),
       readBody: [
         requireJsonBody,
         express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }),

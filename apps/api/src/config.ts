@@ -2,8 +2,11 @@
 import { isIP } from 'node:net';
 import express from 'express';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE } from './store/postgres.js';
-import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store/store.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
+  DEFAULT_POOL_SIZE,
+} from './store/store.js';
 import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
 import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
 

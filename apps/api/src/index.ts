@@ -3,10 +3,9 @@ import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
-import { loadSpec } from './spec.js';
+import { loadSpec, readCapabilityCatalog } from './spec.js';
 import { openStore, sharedPoolOf } from './store/index.js';
 import { StoreInUseError, type TokenStore } from './store/store.js';
-import { readCapabilityCatalog } from './tokens/capabilities.js';
 import { TokenService } from './tokens/service.js';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests in flight before it cuts their connections. */
@@ -77,6 +76,8 @@ async function main(): Promise<void> {
     catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
     authCacheSize,
+    onBackgroundError: (err) =>
+      logger.warn({ err }, 'recording when tokens were last used failed, will retry'),
   });
   const app = createApp({
     tokens,
@@ -110,6 +111,8 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'stopping: no new connections, finishing requests in flight');
     // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
     server.close(async () => {
+      // Last-use times noted in the final second are written before the store closes.
+      await tokens.flushUses();
       await store.close();
       logger.info('stopped');
       process.exit(exitCode);

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import type { Action } from './model.js';
+import type { CapabilityCatalog, CapabilityKinds } from './tokens/capabilities.js';
 
 /** Where the one hand-written spec lives; the same path from src/ (tests) and dist/ (production). */
 export const specPath = fileURLToPath(new URL('../../../openapi/openapi.yaml', import.meta.url));
@@ -74,4 +76,27 @@ export function resolveSchema(spec: OpenApiDocument, schema: SchemaObject): Sche
 /** The named component schema, with references resolved. */
 export function componentSchema(spec: OpenApiDocument, name: string): SchemaObject {
   return resolveSchema(spec, { $ref: `#/components/schemas/${name}` });
+}
+
+function readKinds(spec: OpenApiDocument, schemaName: string): CapabilityKinds {
+  const properties = componentSchema(spec, schemaName).properties ?? {};
+  return new Map(
+    Object.entries(properties).map(([capability, schema]) => {
+      const items = resolveSchema(spec, schema).items;
+      const actions = items === undefined ? undefined : resolveSchema(spec, items).enum;
+      if (actions === undefined) throw new Error(`spec: ${schemaName}.${capability} has no action enum`);
+      return [capability, actions as readonly Action[]];
+    }),
+  );
+}
+
+/** The capabilities and actions the spec defines, as the data the token rules are given at start-up. */
+export function readCapabilityCatalog(spec: OpenApiDocument): CapabilityCatalog {
+  return {
+    org: readKinds(spec, 'OrgCapabilities'),
+    scoped: {
+      datasetCapabilities: readKinds(spec, 'DatasetCapabilities'),
+      viewCapabilities: readKinds(spec, 'ViewCapabilities'),
+    },
+  };
 }

@@ -5,17 +5,12 @@ import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { createApp } from '../src/app.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger } from '../src/logger.js';
-import { loadSpec } from '../src/spec.js';
+import type { Action, Capabilities } from '../src/model.js';
+import { loadSpec, readCapabilityCatalog } from '../src/spec.js';
 import { PostgresTokenStore } from '../src/store/postgres.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
 import type { TokenStore } from '../src/store/store.js';
-import {
-  type Action,
-  type Capabilities,
-  readCapabilityCatalog,
-  SCOPED_FIELDS,
-  type ScopedField,
-} from '../src/tokens/capabilities.js';
+import { SCOPED_FIELDS, type ScopedField } from '../src/tokens/capabilities.js';
 import { type Caller, TokenService } from '../src/tokens/service.js';
 import { createTestDatabase, resetTestDatabase, type TestDatabase } from './postgres.js';
 
@@ -156,8 +151,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     admin,
     logLines,
     async callerWith(capabilities, { expiresAt } = {}) {
-      const created = await tokens.createToken(admin, { name: 'test caller', expiresAt, ...capabilities });
-      return created.token;
+      const created = await tokens.createToken(admin, {
+        name: 'test caller',
+        expiresAt: expiresAt === undefined ? null : new Date(expiresAt),
+        ...capabilities,
+      });
+      return created.secret;
     },
     createToken: (secret, body) => as(secret).post('/tokens', body),
     as,

@@ -385,6 +385,8 @@ describe('createAPIToken, properties over bodies generated from the spec', () =>
           expiresAt: expectedExpiry(body.expiresAt),
           ...expectedCapabilities(body),
           samlAuthenticated: false,
+          createdAt: new Date(now).toISOString(),
+          apiLastUsed: null,
           token: expect.any(String),
         });
         expect(await harness.store.count()).toBe(before + 1);

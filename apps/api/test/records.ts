@@ -14,6 +14,8 @@ export function tokenRecord(name = 'token', expiresAt: Date | null = null): Toke
     datasetCapabilities: {},
     orgCapabilities: {},
     viewCapabilities: {},
+    lastUsedAt: null,
+    replacedBy: null,
   };
 }
 

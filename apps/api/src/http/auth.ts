@@ -1,9 +1,9 @@
 // Authentication (bearer secret → caller) and authorization (the operation's x-required-capabilities).
 import type { RequestHandler, Response } from 'express';
-import { unauthorized } from '../errors.js';
 import type { OperationObject } from '../spec.js';
 import { assertHoldsRequired } from '../tokens/capabilities.js';
 import type { Caller, TokenService } from '../tokens/service.js';
+import { unauthorized } from './apiError.js';
 import type { FailedAuthenticationLimiter } from './rateLimits.js';
 
 declare global {

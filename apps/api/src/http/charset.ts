@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import contentType from 'content-type';
 import type { RequestHandler } from 'express';
-import { ApiError } from '../errors.js';
+import { ApiError } from './apiError.js';
 
 /** The only media type an operation's requestBody may declare (checked against the spec at start-up). */
 export const JSON_MEDIA_TYPE = 'application/json';

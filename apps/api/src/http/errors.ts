@@ -1,12 +1,22 @@
-// The one place errors leave: ApiError, store, body-parser and router errors all become `{ code, message }`.
+// The one place errors leave: ApiError, the token rules' refusals, store, body-parser and router errors all become `{ code, message }`.
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
-import { ApiError } from '../errors.js';
 import { StoreUnavailableError } from '../store/store.js';
+import { TokenError, type TokenErrorKind } from '../tokens/errors.js';
+import { ApiError } from './apiError.js';
 import { redactUrl } from './requestLog.js';
 import { describeValidatorError, isValidatorError } from './specValidation.js';
 
 /** How long a client should wait after a 503 before it retries. */
 const RETRY_UNAVAILABLE_AFTER_SECONDS = 5;
+
+/** The status each kind of refusal of the token rules answers with. */
+const STATUS_OF: Readonly<Record<TokenErrorKind, number>> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+};
 
 interface Described {
   status: number;
@@ -54,6 +64,7 @@ function describeBodyParserError(err: BodyParserError): { status: number; messag
 /** Status, caller-safe message and headers for any error; 5xx never carry internals. */
 export function describeError(err: unknown, req: Request): Described {
   if (err instanceof ApiError) return { status: err.status, message: err.message, headers: err.headers };
+  if (err instanceof TokenError) return { status: STATUS_OF[err.kind], message: err.message };
   if (err instanceof StoreUnavailableError) {
     return {
       status: 503,

@@ -7,7 +7,7 @@ import {
   RateLimiterPostgres,
   RateLimiterRes,
 } from 'rate-limiter-flexible';
-import { ApiError } from '../errors.js';
+import { ApiError } from './apiError.js';
 
 export interface RateLimitConfig {
   /** Failed authentications allowed per client address per minute (RATE_LIMIT_FAILED_AUTH_PER_MIN). */
@@ -86,23 +86,45 @@ export class FailedAuthenticationLimiter {
 }
 
 /**
- * Refuses a token's requests beyond `perSecond` in a one-second window; runs after authentication.
- * Undefined when disabled, so that no middleware is mounted at all. Counted per process, or across
- * every replica when given a PostgreSQL store's `pool`.
+ * Counts requests per token in one-second windows: those it authenticates (see
+ * `limitRequestsPerToken`) and verifications of it (verifyAPIToken). Per process, or across every
+ * replica when given a PostgreSQL store's `pool`.
  */
-export function limitRequestsPerToken(perSecond: number, pool?: pg.Pool): RequestHandler | undefined {
-  if (perSecond <= 0) return undefined;
-  const limiter = createCounter(perSecond, 1, 'rate_limit_per_token', pool);
+export class TokenRequestLimiter {
+  readonly #limiter: RateLimiterAbstract | undefined;
+
+  constructor(perSecond: number, pool?: pg.Pool) {
+    this.#limiter = perSecond > 0 ? createCounter(perSecond, 1, 'rate_limit_per_token', pool) : undefined;
+  }
+
+  get enabled(): boolean {
+    return this.#limiter !== undefined;
+  }
+
+  /** Counts one request of token `id`: undefined when it is within the limit, else the seconds to wait. */
+  async consume(id: string): Promise<number | undefined> {
+    try {
+      await this.#limiter?.consume(id);
+      return undefined;
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw rejection;
+    }
+  }
+}
+
+/**
+ * Refuses the caller's requests beyond the limit, with 429; runs after authentication. Undefined
+ * when the limit is off, so that no middleware is mounted at all.
+ */
+export function limitRequestsPerToken(limiter: TokenRequestLimiter): RequestHandler | undefined {
+  if (!limiter.enabled) return undefined;
   return async (_req, res, next) => {
     const caller = res.locals.caller;
     if (caller === undefined) return next();
-    try {
-      await limiter.consume(caller.id);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        throw tooManyRequests('Authorization: too many requests with this token', rejection.msBeforeNext);
-      }
-      throw rejection;
+    const retryAfter = await limiter.consume(caller.id);
+    if (retryAfter !== undefined) {
+      throw tooManyRequests('Authorization: too many requests with this token', retryAfter * 1000);
     }
     next();
   };

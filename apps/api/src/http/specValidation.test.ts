@@ -181,10 +181,12 @@ describe('answers that break the spec (response validation, in development and t
       orgCapabilities: {},
       viewCapabilities: {},
       samlAuthenticated: false,
+      createdAt: '2030-01-01T00:00:00.000Z',
+      apiLastUsed: '2030-01-01T00:01:00.000Z',
     };
     for (const body of [
       token,
-      { ...token, expiresAt: null },
+      { ...token, expiresAt: null, apiLastUsed: null },
       { code: 404, message: `id: no token ${anId}` },
     ]) {
       const { app } = answering('code' in body ? 404 : 200, body);

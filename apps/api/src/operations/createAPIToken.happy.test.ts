@@ -33,6 +33,8 @@ describe('createAPIToken', () => {
       orgCapabilities: { dashboards: ['read'] },
       viewCapabilities: {},
       samlAuthenticated: false,
+      createdAt: harness.clock().toISOString(),
+      apiLastUsed: null,
       token: expect.stringMatching(/^xaat-[A-Za-z0-9_-]{43}$/),
     });
     expect(answer.body.token).not.toBe(harness.adminSecret);

@@ -3,12 +3,17 @@ import type { CreateApiToken, CreateApiTokenResponse } from '@api-tokens/client'
 import type { Request, Response } from 'express';
 import { callerOf } from '../http/auth.js';
 import type { OperationDependencies } from './dependencies.js';
+import { presentIssuedToken } from './present.js';
+import { inRequest, readTokenRequest } from './request.js';
 
 export function createAPIToken({ tokens }: OperationDependencies) {
   return async (
     req: Request<unknown, CreateApiTokenResponse, CreateApiToken>,
     res: Response<CreateApiTokenResponse>,
   ) => {
-    res.status(200).json(await tokens.createToken(callerOf(res), req.body));
+    const issued = await tokens
+      .createToken(callerOf(res), readTokenRequest('body', req.body))
+      .catch(inRequest());
+    res.status(200).json(presentIssuedToken(issued));
   };
 }

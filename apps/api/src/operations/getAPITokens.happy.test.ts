@@ -117,6 +117,8 @@ describe('getAPITokens without limit on a large store', () => {
             datasetCapabilities: {},
             orgCapabilities: {},
             viewCapabilities: {},
+            lastUsedAt: null,
+            replacedBy: null,
           },
           createHash('sha256').update(`bulk-${i}`).digest(),
         ),

@@ -1,9 +1,12 @@
 // GET /tokens: live tokens in storage order; with `limit`, a page and an RFC 8288 Link to the next one.
 import type { ApiToken, GetApiTokensData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../http/apiError.js';
 import { streamJsonArray } from '../http/streamJson.js';
+import type { TokenRecord } from '../model.js';
 import type { OperationDependencies } from './dependencies.js';
+import { presentToken } from './present.js';
+import { decodeCursor, encodeCursor } from './request.js';
 
 type Query = NonNullable<GetApiTokensData['query']>;
 
@@ -18,22 +21,27 @@ function parseLimit(raw: unknown): number | undefined {
   return limit;
 }
 
+async function* presentPages(pages: AsyncIterable<TokenRecord[]>): AsyncGenerator<ApiToken[]> {
+  for await (const page of pages) yield page.map(presentToken);
+}
+
 export function getAPITokens({ tokens }: OperationDependencies) {
   return async (
     req: Request<unknown, ApiToken[], unknown, Record<keyof Query, string | undefined>>,
     res: Response,
   ) => {
     const limit = parseLimit(req.query.limit);
+    const after = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor);
     if (limit === undefined) {
       // Everything, as Axiom's clients expect: streamed, so a large store cannot exhaust memory.
-      await streamJsonArray(res, tokens.pagesOfTokens(req.query.cursor));
+      await streamJsonArray(res, presentPages(tokens.pagesOfTokens(after)));
       return;
     }
-    const page = await tokens.listTokens({ limit, cursor: req.query.cursor });
-    if (page.nextCursor !== undefined) {
-      const next = new URLSearchParams({ limit: String(limit), cursor: page.nextCursor });
+    const page = await tokens.listTokens({ limit, after });
+    if (page.next !== undefined) {
+      const next = new URLSearchParams({ limit: String(limit), cursor: encodeCursor(page.next) });
       res.set('Link', `<${req.baseUrl}${req.path}?${next}>; rel="next"`);
     }
-    res.status(200).json(page.tokens);
+    res.status(200).json(page.tokens.map(presentToken));
   };
 }

@@ -1,6 +1,6 @@
 // Operations by operationId, mounted on the spec's own paths: the code never retypes a route.
 import type { RequestHandler, Router } from 'express';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../http/apiError.js';
 import { authorize } from '../http/auth.js';
 import { redactUrl } from '../http/requestLog.js';
 import { validateAgainstSpec } from '../http/specValidation.js';
@@ -10,7 +10,9 @@ import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
 import { getAPIToken } from './getAPIToken.js';
 import { getAPITokens } from './getAPITokens.js';
+import { getCurrentAPIToken } from './getCurrentAPIToken.js';
 import { regenerateAPIToken } from './regenerateAPIToken.js';
+import { verifyAPIToken } from './verifyAPIToken.js';
 
 /** Each operation narrows the request and response types to its own, from the generated types. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds handlers of different request types.
@@ -22,8 +24,16 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   deleteAPIToken,
   getAPIToken,
   getAPITokens,
+  getCurrentAPIToken,
   regenerateAPIToken,
+  verifyAPIToken,
 };
+
+/**
+ * Operations whose requests do not count against the caller's own rate limit: a verification
+ * counts against the token verified instead (verifyAPIToken.ts).
+ */
+const NOT_COUNTED_AGAINST_CALLER: ReadonlySet<string> = new Set(['verifyAPIToken']);
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
@@ -44,11 +54,13 @@ export interface MountOptions {
   validateResponses: boolean;
   /** What reads a request body; run only for operations that take one. */
   readBody: readonly RequestHandler[];
+  /** Counts the request against the caller's rate limit, first; none when the limit is off. */
+  limitCaller?: RequestHandler;
 }
 
 /**
  * Mounts each of the spec's operations on its own path and method, behind the checks the spec asks
- * for: the capabilities of `x-required-capabilities`, then (for operations that take a body) reading
+ * for: the caller's rate limit, the capabilities of `x-required-capabilities`, then (for operations that take a body) reading
  * the body, then express-openapi-validator's check of the request's parameters and body (and, when
  * asked, of the answer). Other methods on a path answer 405 with the ones it has (HEAD too: the spec
  * documents none), and unknown paths fall through to the app's 404, so the validator only ever sees
@@ -59,7 +71,7 @@ export function mountOperations(
   router: Router,
   spec: OpenApiDocument,
   deps: OperationDependencies,
-  { validateResponses, readBody }: MountOptions,
+  { validateResponses, readBody, limitCaller }: MountOptions,
 ): void {
   const validate = validateAgainstSpec(spec, { validateResponses });
   const mounted = new Set<string>();
@@ -76,7 +88,9 @@ export function mountOperations(
       const makeHandler = operations[operation.operationId];
       if (makeHandler === undefined)
         throw new Error(`spec: no handler for operation ${operation.operationId}`);
+      const counted = limitCaller !== undefined && !NOT_COUNTED_AGAINST_CALLER.has(operation.operationId);
       route[method](
+        ...(counted ? [limitCaller] : []),
         authorize(operation),
         ...(operation.requestBody === undefined ? [] : readBody),
         ...validate,

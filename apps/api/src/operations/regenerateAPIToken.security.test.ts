@@ -162,10 +162,10 @@ describe('regenerateAPIToken authority and lifetime', () => {
     await harness.tokens.deleteToken((caller as NonNullable<typeof caller>).id);
     await expect(
       harness.tokens.regenerateToken(caller as NonNullable<typeof caller>, target.id, {
-        existingTokenExpiresAt: inFuture(1000),
+        existingTokenExpiresAt: new Date(inFuture(1000)),
       }),
     ).rejects.toMatchObject({
-      status: 401,
+      kind: 'unauthenticated',
       message: expect.stringContaining('before the request completed'),
     });
     const unchanged = await harness.as(harness.adminSecret).get(`/tokens/${target.id}`);
@@ -187,20 +187,20 @@ describe('regenerateAPIToken authority and lifetime', () => {
     // The stale caller copies the target's "never": the old rule, checked as authenticated, let it through.
     await expect(
       harness.tokens.regenerateToken(caller as NonNullable<typeof caller>, target.id, {
-        existingTokenExpiresAt: inFuture(1000),
+        existingTokenExpiresAt: new Date(inFuture(1000)),
       }),
     ).rejects.toMatchObject({
-      status: 403,
-      message: `body.newTokenExpiresAt: cannot outlive the caller's token, which expires at ${graceEnd}`,
+      kind: 'forbidden',
+      message: `newTokenExpiresAt: cannot outlive the caller's token, which expires at ${graceEnd}`,
     });
     await expect(
       harness.tokens.regenerateToken(caller as NonNullable<typeof caller>, target.id, {
-        existingTokenExpiresAt: inFuture(1000),
+        existingTokenExpiresAt: new Date(inFuture(1000)),
         newToken: { name: 'replacement', expiresAt: null },
       }),
     ).rejects.toMatchObject({
-      status: 403,
-      message: `body.newToken.expiresAt: cannot outlive the caller's token, which expires at ${graceEnd}`,
+      kind: 'forbidden',
+      message: `newToken.expiresAt: cannot outlive the caller's token, which expires at ${graceEnd}`,
     });
     // Refused at commit, so nothing changed: the target was not cut to a grace period.
     const unchanged = await harness.as(harness.adminSecret).get(`/tokens/${target.id}`);

@@ -1,8 +1,6 @@
 // The TokenStore contract: one suite, run against every store, pinning each promise store.ts makes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { catalog, manualClock } from '../../test/harness.js';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
-import { TokenService } from '../tokens/service.js';
 import type { ListPosition, RegenerateRequest, TokenRecord, TokenStore } from './store.js';
 import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store.js';
 
@@ -254,7 +252,10 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const old = await insert(store, null, 'old');
         const request = regenerateRequest(old.id, admin.id);
         expect(await store.regenerate(request)).toBe('regenerated');
-        expect((await store.findById(old.id, NOW))?.expiresAt).toEqual(at(60_000));
+        expect(await store.findById(old.id, NOW)).toMatchObject({
+          expiresAt: at(60_000),
+          replacedBy: request.replacement.id,
+        });
         expect(await store.findByDigest(request.replacementSecretDigest)).toStrictEqual(request.replacement);
         expect(await store.regenerate(regenerateRequest(old.id, admin.id))).toBe('already_regenerated');
         expect(await store.count()).toBe(3);
@@ -317,6 +318,50 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
           expect(outcomes.filter((outcome) => outcome === 'already_regenerated')).toHaveLength(2);
         }
         expect(await store.count()).toBe(1 + 10 * 2);
+      });
+    });
+
+    describe('recordUses', () => {
+      it('writes a use only when the recorded one is at least the interval older, whichever store writes it', async () => {
+        const first = await open();
+        const second = await openAnother();
+        const token = await insert(first, null, 'used');
+        const lastUsed = async () => (await first.findById(token.id, NOW))?.lastUsedAt;
+
+        expect(await lastUsed()).toBeNull();
+        await first.recordUses([{ id: token.id, at: at(0) }], 60_000);
+        expect(await lastUsed()).toEqual(at(0));
+        await second.recordUses([{ id: token.id, at: at(59_999) }], 60_000);
+        expect(await lastUsed()).toEqual(at(0));
+        await second.recordUses(
+          [
+            { id: token.id, at: at(60_000) },
+            { id: 'gone', at: at(60_000) },
+          ],
+          60_000,
+        );
+        expect(await lastUsed()).toEqual(at(60_000));
+        await first.recordUses([], 60_000);
+      });
+
+      it('records uses while the same tokens are regenerated concurrently, without deadlock or error', async () => {
+        const store = await open();
+        const other = await openAnother();
+        const admin = await insert(store);
+        const used = await Promise.all(Array.from({ length: 10 }, () => insert(store)));
+        const outcomes = await Promise.all([
+          ...used.map((token) => other.regenerate(regenerateRequest(token.id, admin.id))),
+          store.recordUses(
+            [...used, admin].reverse().map((token) => ({ id: token.id, at: NOW })),
+            60_000,
+          ),
+          other.recordUses(
+            [admin, ...used].map((token) => ({ id: token.id, at: NOW })),
+            60_000,
+          ),
+        ]);
+        expect(outcomes.slice(0, used.length).every((outcome) => outcome === 'regenerated')).toBe(true);
+        expect((await store.findById(admin.id, NOW))?.lastUsedAt).toEqual(NOW);
       });
     });
 
@@ -457,27 +502,22 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
 
         it('walks every live token exactly once, in order, whatever the page size; pages may hold fewer than the limit', async () => {
           const { store, live } = await interleaved();
-          const tokens = new TokenService({ store, catalog, clock: manualClock(NOW) });
           for (const limit of [1, 2, 3, 7, 1000]) {
             const walked: string[] = [];
             let short = 0;
-            let cursor: string | undefined;
+            let after: ListPosition | undefined;
             let pages = 0;
             do {
-              const page = await tokens.listTokens({ limit, cursor });
-              walked.push(...page.tokens.map((token) => token.id));
-              if (page.nextCursor !== undefined && page.tokens.length < limit) short++;
-              cursor = page.nextCursor;
+              const page = await store.list({ now: NOW, limit, after });
+              walked.push(...page.tokens.map((listed) => listed.token.id));
+              if (page.next !== undefined && page.tokens.length < limit) short++;
+              after = page.next;
               pages++;
               expect(pages).toBeLessThan(200); // a walk that does not end fails here, not by timeout
-            } while (cursor !== undefined);
+            } while (after !== undefined);
             expect(walked).toEqual(live);
             if (limit < 1000) expect(short).toBeGreaterThan(0);
           }
-          // The unpaged listing streams the same walk.
-          const streamed: string[] = [];
-          for await (const page of tokens.pagesOfTokens()) streamed.push(...page.map((token) => token.id));
-          expect(streamed).toEqual(live);
         });
 
         it('ends the walk without a next page when only expired rows follow', async () => {

@@ -45,4 +45,6 @@ export const migrations: readonly string[] = [
   // The background purge finds long-expired tokens by expiry; tokens that never expire, most of
   // them, stay out of the index.
   `CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;`,
+  // When each token was last used (apiLastUsed), Unix ms; NULL: never used.
+  `ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;`,
 ];

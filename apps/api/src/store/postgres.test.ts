@@ -130,7 +130,10 @@ describe.skipIf(pgSkipped)('PostgresTokenStore', () => {
     const caller = await tokens.authenticate(admin);
     const secrets = [admin];
     for (let i = 0; i < 5; i++)
-      secrets.push((await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}` })).token);
+      secrets.push(
+        (await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}`, expiresAt: null }))
+          .secret,
+      );
     const tables = await query(
       database.url,
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",

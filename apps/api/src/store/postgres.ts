@@ -2,7 +2,9 @@
 import pg from 'pg';
 import { postgresMigrations } from './postgresMigrations.js';
 import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
+  DEFAULT_POOL_SIZE,
   type InsertOutcome,
   type Issuer,
   type ListPage,
@@ -14,6 +16,7 @@ import {
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
+  type TokenUse,
 } from './store.js';
 
 export interface PostgresStoreOptions extends StoreOptions {
@@ -32,8 +35,6 @@ export interface PostgresStoreOptions extends StoreOptions {
   expiredRowsReadPerPage?: number;
 }
 
-export const DEFAULT_POOL_SIZE = 10;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const DEFAULT_ACQUIRE_TIMEOUT_MS = 5000;
 /** Long-expired rows cost listing only a bounded read per page, so a purge every ten minutes is plenty. */
 const DEFAULT_PURGE_EVERY_MS = 10 * 60 * 1000;
@@ -55,10 +56,12 @@ interface TokenRow {
   dataset_capabilities: TokenRecord['datasetCapabilities'];
   org_capabilities: TokenRecord['orgCapabilities'];
   view_capabilities: TokenRecord['viewCapabilities'];
+  replaced_by: string | null;
+  last_used_at: Date | null;
 }
 
 const COLUMNS =
-  'position, id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities';
+  'position, id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at';
 
 const toRecord = (row: TokenRow): TokenRecord => ({
   id: row.id,
@@ -69,6 +72,8 @@ const toRecord = (row: TokenRow): TokenRecord => ({
   datasetCapabilities: row.dataset_capabilities,
   orgCapabilities: row.org_capabilities,
   viewCapabilities: row.view_capabilities,
+  lastUsedAt: row.last_used_at,
+  replacedBy: row.replaced_by,
 });
 
 /** Socket-level failures: the database cannot be reached right now. */
@@ -535,7 +540,7 @@ export class PostgresTokenStore implements TokenStore {
          WHERE expires_at IS NULL OR expires_at > $2
          ORDER BY position LIMIT $4)
        UNION ALL
-       (SELECT true, position, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       (SELECT true, position, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM tokens WHERE position > $1 ORDER BY position OFFSET $3 LIMIT 1)`,
       [after ?? 0, now, scan, limit + 1],
     );
@@ -587,6 +592,31 @@ export class PostgresTokenStore implements TokenStore {
       ]);
       return 'regenerated';
     });
+  }
+
+  /**
+   * One statement: the rows to change are locked in id order first (as regenerate and insert lock
+   * theirs), so that recording uses never deadlocks with them, then updated where the recorded use
+   * is at least `minIntervalMs` older, a condition checked again on the locked, latest row.
+   */
+  async recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void> {
+    const latest = new Map<string, Date>();
+    for (const use of uses) {
+      const known = latest.get(use.id);
+      if (known === undefined || use.at > known) latest.set(use.id, use.at);
+    }
+    if (latest.size === 0) return;
+    await this.#transaction((client) =>
+      client.query(
+        `WITH uses AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at)),
+              locked AS (SELECT t.id FROM tokens t JOIN uses u ON t.id = u.id ORDER BY t.id FOR UPDATE OF t)
+         UPDATE tokens t SET last_used_at = u.at
+         FROM uses u, locked l
+         WHERE t.id = u.id AND t.id = l.id
+           AND (t.last_used_at IS NULL OR t.last_used_at <= u.at - $3 * interval '1 millisecond')`,
+        [[...latest.keys()], [...latest.values()], minIntervalMs],
+      ),
+    );
   }
 
   /**

@@ -16,7 +16,8 @@ export const postgresMigrations: readonly string[] = [
      org_capabilities     json NOT NULL,
      view_capabilities    json NOT NULL,
      secret_digest        bytea NOT NULL UNIQUE, -- SHA-256 of the secret; the secret itself is never stored
-     replaced_by          text
+     replaced_by          text,
+     last_used_at         timestamptz           -- apiLastUsed, to within a minute; NULL: never used
    );
    -- The background purge finds long-expired tokens by expiry; tokens that never expire stay out of the index.
    CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;

@@ -1,10 +1,12 @@
-// SQLite's purge: batches that let other work run between them, and a timer that close() stops (the rest is the TokenStore contract's).
+// SQLite's purge: batches that let other work run between them, a timer that close() stops, and the service's streamed listing past unpurged rows (the rest is the TokenStore contract's).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { catalog, manualClock } from '../../test/harness.js';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
+import { TokenService } from '../tokens/service.js';
 import { PURGE_BATCH_SIZE, SqliteTokenStore } from './sqlite.js';
 import type { TokenRecord } from './store.js';
 
@@ -72,5 +74,21 @@ describe('purgeExpired', () => {
     await new Promise((resolve) => setTimeout(resolve, 100)); // five timer periods
     expect((db.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n).toBe(2);
     db.close();
+  });
+});
+
+describe("the service's streamed listing past expired rows", () => {
+  it('streams every live token exactly once, in order, past runs of expired ones longer than a page reads', async () => {
+    const store = open({ purgeEveryMs: 0, expiredRowsReadPerPage: 5 });
+    const live: string[] = [];
+    for (const run of [0, 3, 12, 0, 40, 1, 6, 0, 25]) {
+      for (let i = 0; i < run; i++) await insert(store, new Date(NOW.getTime() - 1));
+      live.push((await insert(store, null)).id);
+    }
+    for (let i = 0; i < 30; i++) await insert(store, new Date(NOW.getTime() - 1)); // a dead tail
+    const tokens = new TokenService({ store, catalog, clock: manualClock(NOW) });
+    const streamed: string[] = [];
+    for await (const page of tokens.pagesOfTokens()) streamed.push(...page.map((token) => token.id));
+    expect(streamed).toEqual(live);
   });
 });

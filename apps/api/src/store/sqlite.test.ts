@@ -53,7 +53,10 @@ describe('SqliteTokenStore', () => {
     const caller = await tokens.authenticate(admin);
     const secrets = [admin];
     for (let i = 0; i < 5; i++) {
-      secrets.push((await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}` })).token);
+      secrets.push(
+        (await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}`, expiresAt: null }))
+          .secret,
+      );
     }
     // Read the files while the store is open too, so the WAL still holds the recent writes.
     const contents = () =>
@@ -99,6 +102,8 @@ describe('background checkpoints', () => {
     datasetCapabilities: {},
     orgCapabilities: {},
     viewCapabilities: {},
+    lastUsedAt: null,
+    replacedBy: null,
   });
   const fill = (store: SqliteTokenStore) =>
     Promise.all(Array.from({ length: 200 }, (_, i) => store.insert(record(`t${i}`), Buffer.alloc(32, i))));

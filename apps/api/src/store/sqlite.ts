@@ -18,6 +18,7 @@ import {
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
+  type TokenUse,
 } from './store.js';
 
 interface TokenRow {
@@ -30,11 +31,12 @@ interface TokenRow {
   org_capabilities: string;
   view_capabilities: string;
   replaced_by: string | null;
+  last_used_at: number | null;
   seq: number;
 }
 
 const COLUMNS =
-  'seq, id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by';
+  'seq, id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at';
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
 const toRecord = (row: TokenRow): TokenRecord => ({
@@ -46,6 +48,8 @@ const toRecord = (row: TokenRow): TokenRecord => ({
   datasetCapabilities: JSON.parse(row.dataset_capabilities),
   orgCapabilities: JSON.parse(row.org_capabilities),
   viewCapabilities: JSON.parse(row.view_capabilities),
+  lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
+  replacedBy: row.replaced_by,
 });
 
 const toRow = (token: TokenRecord, secretDigest: Buffer) => ({
@@ -188,6 +192,7 @@ export class SqliteTokenStore implements TokenStore {
   readonly #releaseClaim: () => void;
   readonly #list: (options: { now: number; limit: number; after: number }) => ListPage;
   readonly #purgeBatch: (cutoff: number) => number;
+  readonly #recordUses: (uses: readonly TokenUse[], minIntervalMs: number) => void;
   readonly #retentionMs: number;
   readonly #expiredRowsReadPerPage: number;
   readonly #purgeTimer: NodeJS.Timeout | undefined;
@@ -268,6 +273,10 @@ export class SqliteTokenStore implements TokenStore {
       exists: db.prepare<{ id: string; now: number }, { expires_at: number | null }>(
         `SELECT expires_at FROM tokens WHERE id = @id AND ${LIVE}`,
       ),
+      recordUse: db.prepare<{ id: string; at: number; minIntervalMs: number }>(
+        `UPDATE tokens SET last_used_at = @at
+         WHERE id = @id AND (last_used_at IS NULL OR last_used_at <= @at - @minIntervalMs)`,
+      ),
       count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
       // Reads the file (a small table), so a database that cannot be read answers unavailable.
       ping: db.prepare('SELECT count(*) FROM meta'),
@@ -333,6 +342,9 @@ export class SqliteTokenStore implements TokenStore {
     this.#purgeBatch = db.transaction(
       (cutoff: number) => statements.purge.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
     ).immediate;
+    this.#recordUses = db.transaction((uses: readonly TokenUse[], minIntervalMs: number) => {
+      for (const use of uses) statements.recordUse.run({ id: use.id, at: use.at.getTime(), minIntervalMs });
+    }).immediate;
     // Read-only, so DEFERRED: one snapshot for both reads, so the next page starts where this one read to.
     this.#list = db.transaction(({ now, limit, after }: { now: number; limit: number; after: number }) => {
       const scan = limit + 1 + this.#expiredRowsReadPerPage;
@@ -445,6 +457,10 @@ export class SqliteTokenStore implements TokenStore {
 
   async regenerate(request: RegenerateRequest): Promise<RegenerateOutcome> {
     return guarded(() => this.#regenerate(request));
+  }
+
+  async recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void> {
+    if (uses.length > 0) guarded(() => this.#recordUses(uses, minIntervalMs));
   }
 
   async count(): Promise<number> {

@@ -1,5 +1,7 @@
 // TokenStore: the persistence boundary. Async, so a networked store (PostgreSQL) can stand in for SQLite unchanged.
-import type { Capabilities } from '../tokens/capabilities.js';
+import type { TokenRecord } from '../model.js';
+
+export type { TokenRecord };
 
 /**
  * `sole`: this process must be the database's only server, as an in-process cache of what the
@@ -37,15 +39,11 @@ export interface StoreOptions {
 /** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
 export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
-/** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
-export interface TokenRecord extends Capabilities {
-  id: string;
-  name: string;
-  description: string;
-  /** null: never expires. */
-  expiresAt: Date | null;
-  createdAt: Date;
-}
+/** DATABASE_POOL_SIZE's default: connections a PostgreSQL store keeps open at most. */
+export const DEFAULT_POOL_SIZE = 10;
+
+/** DATABASE_CONNECT_TIMEOUT's default: how long opening a PostgreSQL store retries an unreachable database. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * A place in the store's listing order: the order tokens were committed in. Opaque outside the
@@ -99,6 +97,12 @@ export interface RegenerateRequest {
   replacementSecretDigest: Buffer;
 }
 
+/** A token was used (authenticated a request, or was verified) at `at`. */
+export interface TokenUse {
+  id: string;
+  at: Date;
+}
+
 export type RegenerateOutcome =
   | 'regenerated'
   | 'not_found'
@@ -139,6 +143,12 @@ export interface TokenStore {
    * replaced, and insert the replacement.
    */
   regenerate(request: RegenerateRequest): Promise<RegenerateOutcome>;
+  /**
+   * Records each use as its token's last, in one transaction, unless the token's recorded last use
+   * is less than `minIntervalMs` before it: a conditional update, so that processes recording uses
+   * of one token in the same minute write it once. A token no longer stored is skipped.
+   */
+  recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void>;
   /**
    * Deletes the tokens that expired more than the store's retention period before `now`, a small
    * batch per transaction; resolves with how many. Stores also run it in the background.

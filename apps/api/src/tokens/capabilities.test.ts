@@ -2,15 +2,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '../../test/harness.js';
+import type { Capabilities } from '../model.js';
 import {
   allCapabilities,
   assertGrantable,
-  type Capabilities,
   type CapabilityKinds,
   normalizeCapabilities,
   SCOPED_FIELDS,
   WILDCARD,
 } from './capabilities.js';
+import { TokenError } from './errors.js';
 
 /** Any subset of the actions each capability allows, shuffled and possibly empty, as a client might send it. */
 const actionLists = (kinds: CapabilityKinds) =>
@@ -61,7 +62,7 @@ describe('assertGrantable', () => {
         const expected = grants(requested).every((grant) => heldByModel(holder, grant));
         let granted = true;
         try {
-          assertGrantable(holder, requested, 'body.');
+          assertGrantable(holder, requested);
         } catch {
           granted = false;
         }
@@ -74,24 +75,33 @@ describe('assertGrantable', () => {
   it('lets every set of capabilities be granted by itself and by the admin', () => {
     fc.assert(
       fc.property(capabilities, (caps) => {
-        expect(() => assertGrantable(caps, caps, 'body.')).not.toThrow();
-        expect(() => assertGrantable(allCapabilities(catalog), caps, 'body.')).not.toThrow();
+        expect(() => assertGrantable(caps, caps)).not.toThrow();
+        expect(() => assertGrantable(allCapabilities(catalog), caps)).not.toThrow();
       }),
     );
   });
 
-  it('names the refused field from where the request put it, as the 400s do', () => {
+  it('names the refused field within the requested capabilities; placed in the request, as the 400s do', () => {
     const none = { orgCapabilities: {}, datasetCapabilities: {}, viewCapabilities: {} };
-    expect(() =>
-      assertGrantable(none, { ...none, orgCapabilities: { billing: ['update'] } }, 'body.'),
-    ).toThrow("body.orgCapabilities.billing: cannot grant 'update', the caller does not hold it");
-    expect(() =>
-      assertGrantable(
-        none,
-        { ...none, datasetCapabilities: { logs: { query: ['read'] } } },
-        'body.newToken.',
-      ),
-    ).toThrow(
+    const refusal = (requested: Capabilities): TokenError => {
+      try {
+        assertGrantable(none, requested);
+      } catch (err) {
+        if (err instanceof TokenError) return err;
+        throw err;
+      }
+      throw new Error('expected a refusal');
+    };
+    const org = refusal({ ...none, orgCapabilities: { billing: ['update'] } });
+    expect(org.kind).toBe('forbidden');
+    expect(org.message).toBe("orgCapabilities.billing: cannot grant 'update', the caller does not hold it");
+    expect(org.at(['body']).message).toBe(
+      "body.orgCapabilities.billing: cannot grant 'update', the caller does not hold it",
+    );
+    expect(
+      refusal({ ...none, datasetCapabilities: { logs: { query: ['read'] } } }).at(['body', 'newToken'])
+        .message,
+    ).toBe(
       "body.newToken.datasetCapabilities.logs.query: cannot grant 'read', the caller does not hold it on this name or on '*'",
     );
   });

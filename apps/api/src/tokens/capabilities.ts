@@ -1,25 +1,9 @@
-// Capability sets: which capabilities and actions exist (read from the spec), their canonical form, and the grant rules.
-import type {
-  CrudAction,
-  DatasetCapabilitiesMap,
-  OrgCapabilities,
-  ViewCapabilitiesMap,
-} from '@api-tokens/client';
-import { forbidden } from '../errors.js';
-import { keyAccessor } from '../fieldPath.js';
-import { componentSchema, type OpenApiDocument, resolveSchema } from '../spec.js';
-
-export type Action = CrudAction;
+// Capability sets: the catalog of capabilities and actions (handed in from the spec at start-up), their canonical form, and the grant rules.
+import type { Action, ActionLists, Capabilities, ScopedCapabilities } from '../model.js';
+import { TokenError } from './errors.js';
 
 /** The key that stands for every dataset (or view), present and future. */
 export const WILDCARD = '*';
-
-/** The capabilities a token holds, in the spec's own words. */
-export interface Capabilities {
-  datasetCapabilities: DatasetCapabilitiesMap;
-  orgCapabilities: OrgCapabilities;
-  viewCapabilities: ViewCapabilitiesMap;
-}
 
 /** The capability fields keyed by a resource name (dataset, view), where `*` covers every name. */
 export const SCOPED_FIELDS = ['datasetCapabilities', 'viewCapabilities'] as const;
@@ -28,39 +12,18 @@ export type ScopedField = (typeof SCOPED_FIELDS)[number];
 /** Capability name → the actions it allows, in the order the spec lists them. */
 export type CapabilityKinds = ReadonlyMap<string, readonly Action[]>;
 
-/** Which capabilities exist and what each allows, all of it read from the spec. */
+/** Which capabilities exist and what each allows: data read from the spec at start-up (spec.ts). */
 export interface CapabilityCatalog {
   org: CapabilityKinds;
   /** Per scoped field, the capabilities one dataset (view) can have. */
   scoped: Readonly<Record<ScopedField, CapabilityKinds>>;
 }
 
-/** A loose view of a capability object: capability name → actions (null: not granted). */
-type ActionLists = Record<string, readonly string[] | null | undefined>;
-/** A loose view of a scoped capability map: resource name → action lists. */
-type ScopedLists = Record<string, ActionLists | null | undefined>;
+/** A loose view of a capability object as a request may carry it: capability name → actions (null: not granted). */
+type RequestedActionLists = Readonly<Record<string, readonly string[] | null | undefined>>;
 
-function readKinds(spec: OpenApiDocument, schemaName: string): CapabilityKinds {
-  const properties = componentSchema(spec, schemaName).properties ?? {};
-  return new Map(
-    Object.entries(properties).map(([capability, schema]) => {
-      const items = resolveSchema(spec, schema).items;
-      const actions = items === undefined ? undefined : resolveSchema(spec, items).enum;
-      if (actions === undefined) throw new Error(`spec: ${schemaName}.${capability} has no action enum`);
-      return [capability, actions as readonly Action[]];
-    }),
-  );
-}
-
-export function readCapabilityCatalog(spec: OpenApiDocument): CapabilityCatalog {
-  return {
-    org: readKinds(spec, 'OrgCapabilities'),
-    scoped: {
-      datasetCapabilities: readKinds(spec, 'DatasetCapabilities'),
-      viewCapabilities: readKinds(spec, 'ViewCapabilities'),
-    },
-  };
-}
+/** A loose view of a requested scoped capability map: resource name → action lists. */
+type RequestedScoped = Readonly<Record<string, RequestedActionLists | null | undefined>>;
 
 /** Every capability with every action it allows, on `*`; what the bootstrap admin token holds. */
 export function allCapabilities(catalog: CapabilityCatalog): Capabilities {
@@ -73,7 +36,10 @@ export function allCapabilities(catalog: CapabilityCatalog): Capabilities {
 }
 
 /** Canonical action lists: capabilities in spec order, actions in spec order without repeats, empty lists dropped. */
-function normalizeActionLists(kinds: CapabilityKinds, lists: ActionLists | null | undefined): ActionLists {
+function normalizeActionLists(
+  kinds: CapabilityKinds,
+  lists: RequestedActionLists | null | undefined,
+): ActionLists {
   const normalized: Record<string, Action[]> = {};
   if (lists == null) return normalized;
   for (const [capability, allowed] of kinds) {
@@ -86,7 +52,10 @@ function normalizeActionLists(kinds: CapabilityKinds, lists: ActionLists | null 
 }
 
 /** Names sorted, each name's lists normalized, names granting nothing dropped. */
-function normalizeScoped(kinds: CapabilityKinds, scoped: ScopedLists | null | undefined): ScopedLists {
+function normalizeScoped(
+  kinds: CapabilityKinds,
+  scoped: RequestedScoped | null | undefined,
+): ScopedCapabilities {
   const normalized: Record<string, ActionLists> = {};
   for (const name of Object.keys(scoped ?? {}).sort()) {
     const lists = normalizeActionLists(kinds, scoped?.[name]);
@@ -95,8 +64,12 @@ function normalizeScoped(kinds: CapabilityKinds, scoped: ScopedLists | null | un
   return normalized;
 }
 
-/** Capabilities as a request may carry them: any part absent or null. */
-export type RequestedCapabilities = { [field in keyof Capabilities]?: Capabilities[field] | null };
+/** Capabilities as a request may carry them: any part absent or null, any list null. */
+export interface RequestedCapabilities {
+  datasetCapabilities?: RequestedScoped | null;
+  orgCapabilities?: RequestedActionLists | null;
+  viewCapabilities?: RequestedScoped | null;
+}
 
 /**
  * The canonical form in which capabilities are stored and answered: a token reads back the same
@@ -107,18 +80,9 @@ export function normalizeCapabilities(
   requested: RequestedCapabilities,
 ): Capabilities {
   return {
-    datasetCapabilities: normalizeScoped(
-      catalog.scoped.datasetCapabilities,
-      requested.datasetCapabilities as ScopedLists,
-    ) as DatasetCapabilitiesMap,
-    orgCapabilities: normalizeActionLists(
-      catalog.org,
-      requested.orgCapabilities as ActionLists,
-    ) as OrgCapabilities,
-    viewCapabilities: normalizeScoped(
-      catalog.scoped.viewCapabilities,
-      requested.viewCapabilities as ScopedLists,
-    ) as ViewCapabilitiesMap,
+    datasetCapabilities: normalizeScoped(catalog.scoped.datasetCapabilities, requested.datasetCapabilities),
+    orgCapabilities: normalizeActionLists(catalog.org, requested.orgCapabilities),
+    viewCapabilities: normalizeScoped(catalog.scoped.viewCapabilities, requested.viewCapabilities),
   };
 }
 
@@ -131,7 +95,7 @@ function own<T>(lists: Readonly<Record<string, T>> | null | undefined, key: stri
 }
 
 function holdsOrgAction(holder: Capabilities, capability: string, action: string): boolean {
-  return (own(holder.orgCapabilities as ActionLists, capability) ?? []).includes(action);
+  return (own(holder.orgCapabilities, capability) ?? []).includes(action);
 }
 
 /** A scoped action is held on the name itself or on `*` (so an action on `*` only on `*`). */
@@ -142,52 +106,66 @@ function holdsScopedAction(
   capability: string,
   action: string,
 ) {
-  const on = (key: string) =>
-    (own(own(holder[field] as ScopedLists, key), capability) ?? []).includes(action);
+  const on = (key: string) => (own(own(holder[field], key), capability) ?? []).includes(action);
   return on(WILDCARD) || on(name);
 }
 
-/**
- * Refuses, naming the first capability and action missing, unless `holder` holds everything in
- * `requested`. `path` locates `requested` in the request ('body.', 'body.newToken.'), so the refusal
- * names the field as the request spelled it.
- */
-export function assertGrantable(holder: Capabilities, requested: Capabilities, path: string): void {
-  for (const [capability, actions] of Object.entries(requested.orgCapabilities as ActionLists)) {
-    for (const action of actions ?? []) {
-      if (!holdsOrgAction(holder, capability, action)) {
-        throw forbidden(
-          `${path}orgCapabilities.${capability}: cannot grant '${action}', the caller does not hold it`,
-        );
-      }
+/** An action `requested` names that its holder lacks: where (as field path segments), and which. */
+interface Ungranted {
+  field: readonly string[];
+  action: Action;
+}
+
+/** Every action in `requested` that `holder` does not hold, in the order they are listed. */
+function* ungranted(holder: Capabilities, requested: Capabilities): Generator<Ungranted> {
+  for (const [capability, actions] of Object.entries(requested.orgCapabilities)) {
+    for (const action of actions) {
+      if (!holdsOrgAction(holder, capability, action))
+        yield { field: ['orgCapabilities', capability], action };
     }
   }
   for (const field of SCOPED_FIELDS) {
-    for (const [name, lists] of Object.entries(requested[field] as ScopedLists)) {
-      for (const [capability, actions] of Object.entries(lists ?? {})) {
-        for (const action of actions ?? []) {
-          if (!holdsScopedAction(holder, field, name, capability, action)) {
-            const where = name === WILDCARD ? `on '${WILDCARD}'` : `on this name or on '${WILDCARD}'`;
-            throw forbidden(
-              `${path}${field}${keyAccessor(name)}.${capability}: cannot grant '${action}', the caller does not hold it ${where}`,
-            );
-          }
+    for (const [name, lists] of Object.entries(requested[field])) {
+      for (const [capability, actions] of Object.entries(lists)) {
+        for (const action of actions) {
+          if (!holdsScopedAction(holder, field, name, capability, action))
+            yield { field: [field, name, capability], action };
         }
       }
     }
   }
 }
 
+/**
+ * Refuses, naming the first capability and action missing (as a field of `requested`), unless
+ * `holder` holds everything in `requested`.
+ */
+export function assertGrantable(holder: Capabilities, requested: Capabilities): void {
+  for (const { field, action } of ungranted(holder, requested)) {
+    const name = field.length === 3 ? field[1] : undefined;
+    const where =
+      name === undefined ? '' : name === WILDCARD ? ` on '${WILDCARD}'` : ` on this name or on '${WILDCARD}'`;
+    throw new TokenError('forbidden', `cannot grant '${action}', the caller does not hold it${where}`, field);
+  }
+}
+
+/**
+ * Each action in `required` that `holder` lacks, as `<field>.<name>.<capability>:<action>`
+ * (`orgCapabilities.<capability>:<action>`); empty when it holds them all.
+ */
+export function missingCapabilities(holder: Capabilities, required: Capabilities): string[] {
+  return [...ungranted(holder, required)].map(({ field, action }) => `${field.join('.')}:${action}`);
+}
+
 /** Refuses unless `holder` holds the organisation capabilities an operation requires (`x-required-capabilities`). */
-export function assertHoldsRequired(
-  holder: Capabilities,
-  required: Readonly<Record<string, readonly string[]>>,
-): void {
+export function assertHoldsRequired(holder: Capabilities, required: ActionLists): void {
   for (const [capability, actions] of Object.entries(required)) {
     for (const action of actions) {
       if (!holdsOrgAction(holder, capability, action)) {
-        throw forbidden(
-          `orgCapabilities.${capability}: this operation requires '${action}', which the caller's token lacks`,
+        throw new TokenError(
+          'forbidden',
+          `this operation requires '${action}', which the caller's token lacks`,
+          ['orgCapabilities', capability],
         );
       }
     }

@@ -26,7 +26,7 @@ async function setUp(authCacheSize?: number) {
   const created = await tokens.createToken(caller as NonNullable<typeof caller>, {
     name: 'cached',
     orgCapabilities: { apiTokens: ['read'] },
-    expiresAt: new Date(clock().getTime() + 60_000).toISOString(),
+    expiresAt: new Date(clock().getTime() + 60_000),
   });
   store.lookups = 0;
   return { store, clock, tokens, created };
@@ -35,42 +35,43 @@ async function setUp(authCacheSize?: number) {
 describe('authentication cache', () => {
   it('reads the store once for a token used again and again', async () => {
     const { store, tokens, created } = await setUp();
-    for (let i = 0; i < 5; i++) expect((await tokens.authenticate(created.token))?.id).toBe(created.id);
+    for (let i = 0; i < 5; i++)
+      expect((await tokens.authenticate(created.secret))?.id).toBe(created.token.id);
     expect(store.lookups).toBe(1);
   });
 
   it('reads the store every time when its size is 0', async () => {
     const { store, tokens, created } = await setUp(0);
-    for (let i = 0; i < 3; i++) await tokens.authenticate(created.token);
+    for (let i = 0; i < 3; i++) await tokens.authenticate(created.secret);
     expect(store.lookups).toBe(3);
   });
 
   it('still honours expiry, to the millisecond', async () => {
     const { clock, tokens, created } = await setUp();
-    await tokens.authenticate(created.token);
+    await tokens.authenticate(created.secret);
     clock.advance(59_999);
-    expect(await tokens.authenticate(created.token)).toBeDefined();
+    expect(await tokens.authenticate(created.secret)).toBeDefined();
     clock.advance(1);
-    expect(await tokens.authenticate(created.token)).toBeUndefined();
+    expect(await tokens.authenticate(created.secret)).toBeUndefined();
   });
 
   it('drops a deleted token at once', async () => {
     const { tokens, created } = await setUp();
-    await tokens.authenticate(created.token);
-    await tokens.deleteToken(created.id);
-    expect(await tokens.authenticate(created.token)).toBeUndefined();
+    await tokens.authenticate(created.secret);
+    await tokens.deleteToken(created.token.id);
+    expect(await tokens.authenticate(created.secret)).toBeUndefined();
   });
 
   it('sees the grace period a regenerate sets', async () => {
     const { clock, tokens, created } = await setUp();
-    const caller = await tokens.authenticate(created.token);
+    const caller = await tokens.authenticate(created.secret);
     await tokens.regenerateToken(
       { ...(caller as NonNullable<typeof caller>), orgCapabilities: { apiTokens: ['read', 'update'] } },
-      created.id,
-      { existingTokenExpiresAt: new Date(clock().getTime() + 10).toISOString() },
+      created.token.id,
+      { existingTokenExpiresAt: new Date(clock().getTime() + 10) },
     );
     clock.advance(10);
-    expect(await tokens.authenticate(created.token)).toBeUndefined();
+    expect(await tokens.authenticate(created.secret)).toBeUndefined();
   });
 
   it('does not cache a read that raced with a delete', async () => {
@@ -79,13 +80,13 @@ describe('authentication cache', () => {
     store.gate = new Promise((resolve) => {
       release = resolve;
     });
-    const racing = tokens.authenticate(created.token); // reads the token, then waits at the gate
+    const racing = tokens.authenticate(created.secret); // reads the token, then waits at the gate
     await new Promise((resolve) => setImmediate(resolve));
-    await tokens.deleteToken(created.id);
+    await tokens.deleteToken(created.token.id);
     release();
     store.gate = undefined;
-    expect((await racing)?.id).toBe(created.id); // it began before the delete: that answer may stand
-    expect(await tokens.authenticate(created.token)).toBeUndefined(); // but it was not cached
+    expect((await racing)?.id).toBe(created.token.id); // it began before the delete: that answer may stand
+    expect(await tokens.authenticate(created.secret)).toBeUndefined(); // but it was not cached
   });
 
   it('keeps at most its size, evicting the least recently used', async () => {
@@ -94,7 +95,8 @@ describe('authentication cache', () => {
     const admin = await tokens.authenticate((await tokens.bootstrap())?.generatedSecret as string);
     const [a, b, c] = await Promise.all(
       ['a', 'b', 'c'].map(
-        async (name) => (await tokens.createToken(admin as NonNullable<typeof admin>, { name })).token,
+        async (name) =>
+          (await tokens.createToken(admin as NonNullable<typeof admin>, { name, expiresAt: null })).secret,
       ),
     );
     store.lookups = 0;

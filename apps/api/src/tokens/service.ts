@@ -1,20 +1,18 @@
 // The token rules: who a secret belongs to, what a caller may create or rotate, and the first (bootstrap) token.
 import { randomUUID } from 'node:crypto';
-import type {
-  ApiToken,
-  CreateApiToken,
-  CreateApiTokenResponse,
-  RegenerateApiToken,
-} from '@api-tokens/client';
-import { ApiError, badRequest, forbidden } from '../errors.js';
-import type { ListPosition, OutlivesIssuer, TokenRecord, TokenStore } from '../store/store.js';
+import type { TokenRecord } from '../model.js';
+import type { ListPosition, OutlivesIssuer, TokenStore } from '../store/store.js';
 import {
   allCapabilities,
   assertGrantable,
   type CapabilityCatalog,
+  missingCapabilities,
   normalizeCapabilities,
+  type RequestedCapabilities,
 } from './capabilities.js';
+import { TokenError } from './errors.js';
 import { digestSecret, generateSecret } from './secrets.js';
+import { UsageRecorder } from './usage.js';
 
 /** The source of "now", injected so that expiry can be tested without waiting. */
 export type Clock = () => Date;
@@ -22,64 +20,72 @@ export type Clock = () => Date;
 /** An authenticated caller: the token whose secret came with the request. */
 export type Caller = TokenRecord;
 
+/** Where a page of the listing starts: after this place in the store's order. */
+export type { ListPosition };
+
 export const BOOTSTRAP_TOKEN_NAME = 'bootstrap-admin';
 
-/** The last instant an RFC 3339 date-time can name in UTC. */
-const LAST_RFC3339_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
-
-/** Go's zero time.Time, which Axiom's Go client sends for "no expiry". */
-const GO_ZERO_TIME = new Date('0001-01-01T00:00:00Z').getTime();
-
-/** How a token is answered, everywhere: the wire shape of `APIToken`, dates in RFC 3339 UTC with milliseconds. */
-export function presentToken(token: TokenRecord): ApiToken {
-  return {
-    id: token.id,
-    name: token.name,
-    description: token.description,
-    expiresAt: token.expiresAt?.toISOString() ?? null,
-    datasetCapabilities: token.datasetCapabilities,
-    orgCapabilities: token.orgCapabilities,
-    viewCapabilities: token.viewCapabilities,
-    samlAuthenticated: false,
-  };
+/** What a new token is made of: its grants as requested (normalized here), its expiry already read. */
+export interface TokenRequest extends RequestedCapabilities {
+  name: string;
+  description?: string | null;
+  /** null: never expires. */
+  expiresAt: Date | null;
 }
 
-/** A page of tokens and, when more follow, the cursor of the next page. */
+/** How to replace a token; field names are the ones errors name. */
+export interface Rotation {
+  /** The end of the old token's grace period; never extends its own expiry. */
+  existingTokenExpiresAt: Date;
+  /** The replacement's name, description and grants; the old token's when absent. */
+  newToken?: TokenRequest;
+  /** The replacement's expiry (null: never), before newToken's; when both are absent, the old token's. */
+  newTokenExpiresAt?: Date | null;
+}
+
+/** A new token and its secret: the only place the secret ever appears. */
+export interface IssuedToken {
+  token: TokenRecord;
+  secret: string;
+}
+
+/**
+ * What verifying a secret found. `EXPIRED`: past its expiry and still stored; `NOT_FOUND`: anything
+ * else that is not live (unknown, deleted, replaced past its grace period, not a secret at all).
+ */
+export type Verdict =
+  | { code: 'VALID'; token: TokenRecord }
+  | { code: 'INSUFFICIENT_CAPABILITIES'; token: TokenRecord; missing: string[] }
+  | { code: 'EXPIRED' }
+  | { code: 'NOT_FOUND' };
+
+/** A page of tokens and, when more may follow, where the next page starts. */
 export interface TokenPage {
-  tokens: ApiToken[];
-  nextCursor?: string;
+  tokens: TokenRecord[];
+  next?: ListPosition;
 }
 
-const notFound = (id: string) => new ApiError(404, `id: no token ${id}`);
+const notFound = (id: string) => new TokenError('not_found', `no token ${id}`, ['id']);
 
 /** The caller's token was revoked or expired while its request was in flight: it grants nothing. */
 const callerGone = () =>
-  new ApiError(401, 'Authorization: the bearer token was revoked or expired before the request completed');
+  new TokenError('unauthenticated', 'the bearer token was revoked or expired before the request completed', [
+    'caller',
+  ]);
 
 /** Ids are UUIDs, stored in lower case; the spec's uuid format accepts either case. */
 const canonicalId = (id: string) => id.toLowerCase();
 
-/** A token may not outlive the token that issues it; `field` is where the request set its expiry. */
-const outlivesCaller = (field: string, callerExpiresAt: Date) =>
-  forbidden(`${field}: cannot outlive the caller's token, which expires at ${callerExpiresAt.toISOString()}`);
+/** A token may not outlive the token that issues it; `field` is the input its expiry came from. */
+const outlivesCaller = (field: readonly string[], callerExpiresAt: Date) =>
+  new TokenError(
+    'forbidden',
+    `cannot outlive the caller's token, which expires at ${callerExpiresAt.toISOString()}`,
+    field,
+  );
 
 const isOutlivesIssuer = (outcome: unknown): outcome is OutlivesIssuer =>
   typeof outcome === 'object' && outcome !== null && 'outlivesIssuer' in outcome;
-
-/** Cursors are opaque to clients: base64url of "p<position>". */
-function encodeCursor(position: ListPosition): string {
-  return Buffer.from(`p${position}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): ListPosition {
-  const match = /^p(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (match?.[1] === undefined) {
-    throw badRequest(
-      'query.cursor: not a cursor this server gave out; pass the one from the Link header unchanged',
-    );
-  }
-  return Number(match[1]);
-}
 
 /** Tokens read per store query when a whole listing is streamed. */
 const STREAMED_PAGE_SIZE = 1000;
@@ -104,16 +110,55 @@ export class TokenService {
   readonly #cacheSize: number;
   /** Bumped whenever an entry is dropped: a store read that started before must not be cached. */
   #forgetEpoch = 0;
+  readonly #usage: UsageRecorder;
 
-  constructor(deps: { store: TokenStore; catalog: CapabilityCatalog; clock: Clock; authCacheSize?: number }) {
+  constructor(deps: {
+    store: TokenStore;
+    catalog: CapabilityCatalog;
+    clock: Clock;
+    authCacheSize?: number;
+    /** Told when writing last-use times failed; they are retried. */
+    onBackgroundError?: (err: Error) => void;
+  }) {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#clock = deps.clock;
     this.#cacheSize = deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE;
+    this.#usage = new UsageRecorder(deps.store, deps.onBackgroundError ?? (() => {}));
   }
 
-  /** The live token a secret belongs to; undefined when it is unknown or has expired. */
+  /** The live token a secret belongs to, noting its use; undefined when it is unknown or has expired. */
   async authenticate(secret: string): Promise<Caller | undefined> {
+    const token = await this.#lookup(secret);
+    if (token === undefined || this.#isExpired(token)) return undefined;
+    this.#usage.note(token, this.#clock());
+    return token;
+  }
+
+  /**
+   * Whether `secret` is a live token's and holds everything `required` names (an action on `*`
+   * covers every dataset or view). The same lookup as `authenticate`, cache and all, so a token is
+   * refused here exactly when it would be refused as a bearer token; a live token's use is noted.
+   */
+  async verify(secret: string, required: RequestedCapabilities = {}): Promise<Verdict> {
+    const token = await this.#lookup(secret);
+    if (token === undefined) return { code: 'NOT_FOUND' };
+    // A replaced token whose grace period is over is gone, as far as anyone outside is concerned.
+    if (this.#isExpired(token)) return { code: token.replacedBy === null ? 'EXPIRED' : 'NOT_FOUND' };
+    this.#usage.note(token, this.#clock());
+    const missing = missingCapabilities(token, normalizeCapabilities(this.#catalog, required));
+    return missing.length === 0
+      ? { code: 'VALID', token }
+      : { code: 'INSUFFICIENT_CAPABILITIES', token, missing };
+  }
+
+  /** Writes the uses noted so far; a clean stop calls it before closing the store. */
+  async flushUses(): Promise<void> {
+    await this.#usage.flush();
+  }
+
+  /** The token a secret belongs to, expired or not, from the cache or the store. */
+  async #lookup(secret: string): Promise<TokenRecord | undefined> {
     const digest = digestSecret(secret);
     const key = digest.toString('base64');
     let token = this.#authenticated.get(key);
@@ -126,7 +171,6 @@ export class TokenService {
       token = await this.#store.findByDigest(digest);
       if (token !== undefined && epoch === this.#forgetEpoch) this.#remember(key, token);
     }
-    if (token === undefined || this.#isExpired(token)) return undefined;
     return token;
   }
 
@@ -151,9 +195,9 @@ export class TokenService {
   }
 
   /** Creates a token holding at most what `caller` holds; the answer is the only place its secret appears. */
-  async createToken(caller: Caller, request: CreateApiToken): Promise<CreateApiTokenResponse> {
-    const expiresAt = this.#parseExpiry('body.expiresAt', request.expiresAt);
-    const token = this.#newToken(caller, request, { expiresAt, field: 'body.expiresAt' }, 'body.');
+  async createToken(caller: Caller, request: TokenRequest): Promise<IssuedToken> {
+    this.#assertFuture(['expiresAt'], request.expiresAt);
+    const token = this.#newToken(caller, request, { expiresAt: request.expiresAt, field: ['expiresAt'] });
     const secret = generateSecret();
     const outcome = await this.#store.insert(token, digestSecret(secret), {
       id: caller.id,
@@ -161,14 +205,21 @@ export class TokenService {
     });
     if (outcome === 'issuer_gone') throw callerGone();
     // The caller's expiry was cut (regenerated) since it was authenticated.
-    if (isOutlivesIssuer(outcome)) throw outlivesCaller('body.expiresAt', outcome.outlivesIssuer);
-    return { ...presentToken(token), token: secret };
+    if (isOutlivesIssuer(outcome)) throw outlivesCaller(['expiresAt'], outcome.outlivesIssuer);
+    return { token, secret };
   }
 
-  async getToken(id: string): Promise<ApiToken> {
+  async getToken(id: string): Promise<TokenRecord> {
     const token = await this.#store.findById(canonicalId(id), this.#clock());
     if (token === undefined) throw notFound(id);
-    return presentToken(token);
+    return token;
+  }
+
+  /** The caller's own token as stored now; refused as unauthenticated if it is gone since it was authenticated. */
+  async getCallerToken(caller: Caller): Promise<TokenRecord> {
+    const token = await this.#store.findById(caller.id, this.#clock());
+    if (token === undefined) throw callerGone();
+    return token;
   }
 
   /**
@@ -176,25 +227,21 @@ export class TokenService {
    * (even none) and still have a next one: the store reads past a bounded number of expired tokens
    * per page (see ListPage).
    */
-  async listTokens({ limit, cursor }: { limit: number; cursor?: string }): Promise<TokenPage> {
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  async listTokens({ limit, after }: { limit: number; after?: ListPosition }): Promise<TokenPage> {
     const page = await this.#store.list({ now: this.#clock(), after, limit });
-    return {
-      tokens: page.tokens.map((listed) => presentToken(listed.token)),
-      nextCursor: page.next === undefined ? undefined : encodeCursor(page.next),
-    };
+    return { tokens: page.tokens.map((listed) => listed.token), next: page.next };
   }
 
   /**
-   * Every live token from `cursor` on, a page at a time: what a listing without `limit` answers,
+   * Every live token after `after`, a page at a time: what a listing without `limit` answers,
    * without holding a million tokens in memory at once. Each page is its own store read.
    */
-  async *pagesOfTokens(cursor?: string): AsyncGenerator<ApiToken[]> {
-    let next = cursor;
+  async *pagesOfTokens(after?: ListPosition): AsyncGenerator<TokenRecord[]> {
+    let next = after;
     do {
-      const page = await this.listTokens({ limit: STREAMED_PAGE_SIZE, cursor: next });
+      const page = await this.listTokens({ limit: STREAMED_PAGE_SIZE, after: next });
       yield page.tokens;
-      next = page.nextCursor;
+      next = page.next;
     } while (next !== undefined);
   }
 
@@ -212,48 +259,38 @@ export class TokenService {
    * `existingTokenExpiresAt`. The caller must hold everything the replacement gets, copied or not:
    * it receives the replacement's secret.
    */
-  async regenerateToken(
-    caller: Caller,
-    requestedId: string,
-    request: RegenerateApiToken,
-  ): Promise<CreateApiTokenResponse> {
+  async regenerateToken(caller: Caller, requestedId: string, rotation: Rotation): Promise<IssuedToken> {
     const id = canonicalId(requestedId);
-    const existingTokenExpiresAt = this.#parseDate(
-      'body.existingTokenExpiresAt',
-      request.existingTokenExpiresAt,
-    );
     const old = await this.#store.findById(id, this.#clock());
     if (old === undefined) throw notFound(id);
     // Regenerating ends the old token (at the grace period): only a caller that could have issued
     // it may, or apiTokens:update alone would revoke any token, the only admin included.
-    assertGrantable(caller, old, 'id: cannot regenerate a token holding more than the caller: ');
+    try {
+      assertGrantable(caller, old);
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      throw new TokenError(
+        'forbidden',
+        `cannot regenerate a token holding more than the caller: ${err.message}`,
+        ['id'],
+      );
+    }
 
-    const template: CreateApiToken = request.newToken ?? {
-      name: old.name,
-      description: old.description,
-      datasetCapabilities: old.datasetCapabilities,
-      orgCapabilities: old.orgCapabilities,
-      viewCapabilities: old.viewCapabilities,
-    };
+    const { newToken, newTokenExpiresAt } = rotation;
     // The replacement's expiry, and the field to name if it is refused.
     const expiry =
-      request.newTokenExpiresAt !== undefined
-        ? {
-            expiresAt: this.#parseExpiry('body.newTokenExpiresAt', request.newTokenExpiresAt),
-            field: 'body.newTokenExpiresAt',
-          }
-        : request.newToken != null
-          ? {
-              expiresAt: this.#parseExpiry('body.newToken.expiresAt', request.newToken.expiresAt),
-              field: 'body.newToken.expiresAt',
-            }
-          : { expiresAt: old.expiresAt, field: 'body.newTokenExpiresAt' };
-    const replacement = this.#newToken(
-      caller,
-      template,
-      expiry,
-      request.newToken != null ? 'body.newToken.' : 'body.',
-    );
+      newTokenExpiresAt !== undefined
+        ? { expiresAt: newTokenExpiresAt, field: ['newTokenExpiresAt'] }
+        : newToken !== undefined
+          ? { expiresAt: newToken.expiresAt, field: ['newToken', 'expiresAt'] }
+          : { expiresAt: old.expiresAt, field: ['newTokenExpiresAt'] };
+    if (newTokenExpiresAt !== undefined || newToken !== undefined) {
+      this.#assertFuture(expiry.field, expiry.expiresAt);
+    }
+    const replacement =
+      newToken !== undefined
+        ? this.#newToken(caller, newToken, expiry, ['newToken'])
+        : this.#newToken(caller, old, expiry);
 
     const secret = generateSecret();
     this.#forget(id);
@@ -261,7 +298,7 @@ export class TokenService {
       id,
       now: this.#clock(),
       issuer: { id: caller.id, now: this.#clock() },
-      existingTokenExpiresAt,
+      existingTokenExpiresAt: rotation.existingTokenExpiresAt,
       replacement,
       replacementSecretDigest: digestSecret(secret),
     });
@@ -271,12 +308,13 @@ export class TokenService {
     if (isOutlivesIssuer(outcome)) throw outlivesCaller(expiry.field, outcome.outlivesIssuer);
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'already_regenerated') {
-      throw new ApiError(
-        409,
-        `id: token ${id} has already been regenerated; regenerate its replacement instead`,
+      throw new TokenError(
+        'conflict',
+        `token ${id} has already been regenerated; regenerate its replacement instead`,
+        ['id'],
       );
     }
-    return { ...presentToken(replacement), token: secret };
+    return { token: replacement, secret };
   }
 
   /**
@@ -287,33 +325,62 @@ export class TokenService {
    */
   async bootstrap(secret?: string): Promise<{ generatedSecret?: string } | undefined> {
     const value = secret ?? generateSecret();
-    const token: TokenRecord = {
-      id: randomUUID(),
-      name: BOOTSTRAP_TOKEN_NAME,
-      description: 'Created at first start; holds every capability. Create narrower tokens with it.',
-      expiresAt: null,
-      createdAt: this.#clock(),
-      ...allCapabilities(this.#catalog),
-    };
+    const token = this.#adminToken(
+      BOOTSTRAP_TOKEN_NAME,
+      'Created at first start; holds every capability. Create narrower tokens with it.',
+    );
     if (!(await this.#store.insertFirst(token, digestSecret(value)))) return undefined;
     return secret === undefined ? { generatedSecret: value } : {};
   }
 
   /**
+   * A new token holding every capability, never expiring, on no caller's authority: for an operator
+   * with access to the store who has lost every admin secret (`api-tokens admin recover`).
+   */
+  async recoverAdmin(name: string, description: string): Promise<IssuedToken> {
+    const token = this.#adminToken(name, description);
+    const secret = generateSecret();
+    const outcome = await this.#store.insert(token, digestSecret(secret));
+    // Without an issuer nothing can refuse the insert.
+    if (outcome !== 'inserted')
+      throw new Error(`recoverAdmin: unexpected insert outcome ${JSON.stringify(outcome)}`);
+    return { token, secret };
+  }
+
+  /** A token holding every capability the catalog knows, on `*` for datasets and views, never expiring. */
+  #adminToken(name: string, description: string): TokenRecord {
+    return {
+      id: randomUUID(),
+      name,
+      description,
+      expiresAt: null,
+      createdAt: this.#clock(),
+      lastUsedAt: null,
+      replacedBy: null,
+      ...allCapabilities(this.#catalog),
+    };
+  }
+
+  /**
    * A new token from a create request, no stronger than `caller`: no capability it lacks, and no
    * life beyond its own (a token that expires cannot issue one that outlives it; checked here
-   * against the caller as authenticated, and again by the store at commit). `field` locates errors
-   * in the body ('body.' or 'body.newToken.'), `expiry.field` the field the expiry came from.
+   * against the caller as authenticated, and again by the store at commit). `location` is where the
+   * request sits among the inputs (`['newToken']` in a rotation), `expiry.field` the input its
+   * expiry came from.
    */
   #newToken(
     caller: Caller,
-    request: CreateApiToken,
-    expiry: { expiresAt: Date | null; field: string },
-    field: string,
+    request: TokenRequest,
+    expiry: { expiresAt: Date | null; field: readonly string[] },
+    location: readonly string[] = [],
   ): TokenRecord {
     const { expiresAt } = expiry;
     const capabilities = normalizeCapabilities(this.#catalog, request);
-    assertGrantable(caller, capabilities, field);
+    try {
+      assertGrantable(caller, capabilities);
+    } catch (err) {
+      throw err instanceof TokenError ? err.at(location) : err;
+    }
     if (caller.expiresAt !== null && (expiresAt === null || expiresAt > caller.expiresAt)) {
       throw outlivesCaller(expiry.field, caller.expiresAt);
     }
@@ -323,6 +390,8 @@ export class TokenService {
       description: request.description ?? '',
       expiresAt,
       createdAt: this.#clock(),
+      lastUsedAt: null,
+      replacedBy: null,
       ...capabilities,
     };
   }
@@ -331,26 +400,10 @@ export class TokenService {
     return token.expiresAt !== null && token.expiresAt.getTime() <= this.#clock().getTime();
   }
 
-  /** An RFC 3339 date-time the spec's DateTime pattern has let through, as a Date. */
-  #parseDate(field: string, value: string): Date {
-    // Date cannot parse a leap second; RFC 3339's 23:59:60 is the instant the next minute starts.
-    const leap = /^(.*[Tt]\d\d:\d\d:)60(\.\d+)?(.*)$/.exec(value);
-    const date = leap
-      ? new Date(new Date(`${leap[1]}59${leap[2] ?? ''}${leap[3]}`).getTime() + 1000)
-      : new Date(value);
-    if (Number.isNaN(date.getTime())) throw badRequest(`${field}: not a valid RFC 3339 date-time`);
-    // Beyond this, toISOString() answers a six-digit year, which is no RFC 3339 date-time.
-    if (date.getTime() > LAST_RFC3339_INSTANT)
-      throw badRequest(`${field}: must be before the year 10000 in UTC`);
-    return date;
-  }
-
-  /** A requested expiry: null for never (null, absent, or Go's zero time), else a date in the future. */
-  #parseExpiry(field: string, value: string | null | undefined): Date | null {
-    if (value == null) return null;
-    const date = this.#parseDate(field, value);
-    if (date.getTime() === GO_ZERO_TIME) return null;
-    if (date.getTime() <= this.#clock().getTime()) throw badRequest(`${field}: must be in the future`);
-    return date;
+  /** A requested expiry must be in the future; null (never) always is. */
+  #assertFuture(field: readonly string[], expiresAt: Date | null): void {
+    if (expiresAt !== null && expiresAt.getTime() <= this.#clock().getTime()) {
+      throw new TokenError('invalid', 'must be in the future', field);
+    }
   }
 }

@@ -1,4 +1,4 @@
-// ApiError: a failure that leaves as `{ code, message }` with its HTTP status; thrown from any layer.
+// ApiError: a refusal made at the HTTP edge (headers, routing, request syntax), with its status; it leaves as `{ code, message }`.
 
 /** An error whose message is safe to show the caller and names the field or header at fault. */
 export class ApiError extends Error {

@@ -1,0 +1,51 @@
+// The import rules of apps/api (issue #12, STYLE.md §4): no circles, and arrows one way,
+// HTTP → operations → domain (tokens/) → store, with the shared vocabulary (model.ts) below both.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'An import circle: each module must be readable without the one that imports it.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'domain-and-store-below-http',
+      comment:
+        'The token rules and the stores know nothing of HTTP, operations, the spec loader, the process or the generated client.',
+      severity: 'error',
+      from: {
+        path: '^apps/api/src/(tokens|store)/|^apps/api/src/(model|fieldPath)\\.ts$',
+        pathNot: '\\.test\\.ts$',
+      },
+      to: {
+        path: [
+          '^apps/api/src/(http|operations)/',
+          '^apps/api/src/(app|index|spec|config|logger)\\.ts$',
+          '^packages/client/',
+          '^node_modules/(express|express-openapi-validator|helmet|@api-tokens)/',
+        ],
+      },
+    },
+    {
+      name: 'store-below-domain',
+      comment: 'A store persists records; the token rules use it, never the other way round.',
+      severity: 'error',
+      from: { path: '^apps/api/src/store/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^apps/api/src/tokens/' },
+    },
+    {
+      name: 'concrete-stores-behind-the-factory',
+      comment: 'Only the store factory (store/index.ts) and the stores themselves name a concrete store.',
+      severity: 'error',
+      from: { path: '^apps/api/src/', pathNot: '^apps/api/src/store/|\\.test\\.ts$' },
+      to: { path: '^apps/api/src/store/(sqlite|claim|checkpointer|migrations|postgres)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: ['node_modules', '^packages/'] },
+    exclude: { path: '^apps/[^/]+/dist/' },
+    tsPreCompilationDeps: true,
+  },
+};

@@ -1,0 +1,31 @@
+// The vocabulary the token rules and the stores share: capabilities and the stored token. Below both, importing neither.
+
+/** An action a capability allows (create, read, update, delete); which exist comes from the spec, as data. */
+export type Action = string;
+
+/** Capability name → the actions granted on it (null or absent: none). */
+export type ActionLists = Readonly<Record<string, readonly Action[]>>;
+
+/** Dataset (or view) name → what is granted on it; `*` stands for every name. */
+export type ScopedCapabilities = Readonly<Record<string, ActionLists>>;
+
+/** The capabilities a token holds, in the spec's own words. */
+export interface Capabilities {
+  datasetCapabilities: ScopedCapabilities;
+  orgCapabilities: ActionLists;
+  viewCapabilities: ScopedCapabilities;
+}
+
+/** A token as persisted; the secret itself never is, only its digest. Tokens never change but for expiry. */
+export interface TokenRecord extends Capabilities {
+  id: string;
+  name: string;
+  description: string;
+  /** null: never expires. */
+  expiresAt: Date | null;
+  createdAt: Date;
+  /** When it last authenticated a request or was verified, to within a minute; null: never used. */
+  lastUsedAt: Date | null;
+  /** The id of the token a regenerate replaced it with; null: not replaced. */
+  replacedBy: string | null;
+}

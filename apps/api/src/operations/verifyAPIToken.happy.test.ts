@@ -1,0 +1,199 @@
+// verifyAPIToken, verdicts: VALID, INSUFFICIENT_CAPABILITIES with what is missing, EXPIRED, NOT_FOUND and RATE_LIMITED.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { expectAnswer } from '../../test/contract.js';
+import { createHarness, type Harness } from '../../test/harness.js';
+
+let harness: Harness;
+
+const MINUTE = 60_000;
+const inFuture = (ms: number) => new Date(harness.clock().getTime() + ms).toISOString();
+
+/** A verifying service's token: apiTokens:read and nothing else. */
+const verifier = () => harness.callerWith({ orgCapabilities: { apiTokens: ['read'] } });
+
+/** The verdict for `body`, checked against the spec's schema for a 200. */
+async function verify(body: object, as?: string) {
+  const answer = await expectAnswer(
+    harness.as(as ?? (await verifier())).post('/tokens/verify', body),
+    'post',
+    '/tokens/verify',
+    200,
+  );
+  return answer.body;
+}
+
+async function createToken(body: object) {
+  const answer = await harness.createToken(harness.adminSecret, { name: 'verified', ...body });
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+describe('verifyAPIToken', () => {
+  beforeEach(async () => {
+    harness = await createHarness();
+  });
+
+  it('answers VALID with the token, as get answers it, for a live secret and no requirement', async () => {
+    const created = await createToken({ datasetCapabilities: { logs: { ingest: ['create'] } } });
+    const verdict = await verify({ token: created.token });
+    const { token: _secret, ...withoutSecret } = created;
+    expect(verdict).toEqual({ valid: true, code: 'VALID', token: withoutSecret });
+    expect(JSON.stringify(verdict)).not.toContain(created.token);
+  });
+
+  it('answers VALID when every required action is held, on the name or on *', async () => {
+    const created = await createToken({
+      datasetCapabilities: { '*': { query: ['read'] }, logs: { ingest: ['create'] } },
+      viewCapabilities: { '*': { query: ['read'] } },
+      orgCapabilities: { dashboards: ['read', 'update'] },
+    });
+    const verdict = await verify({
+      token: created.token,
+      require: {
+        datasetCapabilities: { logs: { ingest: ['create'], query: ['read'] }, traces: { query: ['read'] } },
+        viewCapabilities: { 'any-view': { query: ['read'] } },
+        orgCapabilities: { dashboards: ['update'] },
+      },
+    });
+    expect(verdict).toMatchObject({ valid: true, code: 'VALID', token: { id: created.id } });
+  });
+
+  it('answers INSUFFICIENT_CAPABILITIES listing each missing action as field.name.capability:action', async () => {
+    const created = await createToken({
+      datasetCapabilities: { logs: { query: ['read'] } },
+      viewCapabilities: { 'errors-view': { query: ['read'] } },
+    });
+    const verdict = await verify({
+      token: created.token,
+      require: {
+        orgCapabilities: { apiTokens: ['read'], users: null },
+        datasetCapabilities: { logs: { ingest: ['create'], query: ['read'] }, '*': { query: ['read'] } },
+        viewCapabilities: { 'errors-view': { share: ['read', 'delete'] } },
+      },
+    });
+    expect(verdict).toEqual({
+      valid: false,
+      code: 'INSUFFICIENT_CAPABILITIES',
+      token: expect.objectContaining({ id: created.id }),
+      missing: [
+        'orgCapabilities.apiTokens:read',
+        'datasetCapabilities.*.query:read',
+        'datasetCapabilities.logs.ingest:create',
+        'viewCapabilities.errors-view.share:read',
+        'viewCapabilities.errors-view.share:delete',
+      ],
+    });
+  });
+
+  it('answers EXPIRED for a token past its expiresAt, to the millisecond, and VALID just before', async () => {
+    const created = await createToken({ expiresAt: inFuture(MINUTE) });
+    harness.clock.advance(MINUTE - 1);
+    expect(await verify({ token: created.token })).toMatchObject({ code: 'VALID' });
+    const service = await verifier();
+    harness.clock.advance(1);
+    expect(await verify({ token: created.token }, service)).toEqual({ valid: false, code: 'EXPIRED' });
+  });
+
+  it('answers NOT_FOUND for an unknown secret, a malformed one, and an empty one', async () => {
+    const service = await verifier();
+    for (const token of [`xaat-${'A'.repeat(43)}`, 'not a secret at all', '']) {
+      expect(await verify({ token }, service)).toEqual({ valid: false, code: 'NOT_FOUND' });
+    }
+  });
+
+  it('answers NOT_FOUND on the verification right after a delete', async () => {
+    const created = await createToken({});
+    const service = await verifier();
+    expect(await verify({ token: created.token }, service)).toMatchObject({ code: 'VALID' });
+    await expectAnswer(
+      harness.as(harness.adminSecret).delete(`/tokens/${created.id}`),
+      'delete',
+      '/tokens/{id}',
+      204,
+    );
+    expect(await verify({ token: created.token }, service)).toEqual({ valid: false, code: 'NOT_FOUND' });
+  });
+
+  it('answers VALID for a regenerated token during its grace period, NOT_FOUND after it, and VALID for the replacement', async () => {
+    const created = await createToken({});
+    const service = await verifier();
+    const { body: replacement } = await expectAnswer(
+      harness
+        .as(harness.adminSecret)
+        .post(`/tokens/${created.id}/regenerate`, { existingTokenExpiresAt: inFuture(MINUTE) }),
+      'post',
+      '/tokens/{id}/regenerate',
+      200,
+    );
+    expect(await verify({ token: created.token }, service)).toMatchObject({ code: 'VALID' });
+    harness.clock.advance(MINUTE);
+    expect(await verify({ token: created.token }, service)).toEqual({ valid: false, code: 'NOT_FOUND' });
+    expect(await verify({ token: replacement.token }, service)).toMatchObject({
+      code: 'VALID',
+      token: { id: replacement.id },
+    });
+  });
+
+  it('answers NOT_FOUND for a token regenerated with no grace period, at once', async () => {
+    const created = await createToken({});
+    const service = await verifier();
+    await expectAnswer(
+      harness
+        .as(harness.adminSecret)
+        .post(`/tokens/${created.id}/regenerate`, { existingTokenExpiresAt: inFuture(0) }),
+      'post',
+      '/tokens/{id}/regenerate',
+      200,
+    );
+    expect(await verify({ token: created.token }, service)).toEqual({ valid: false, code: 'NOT_FOUND' });
+  });
+});
+
+describe('verifyAPIToken and rate limits', () => {
+  it('answers RATE_LIMITED with retryAfter once the verified token is over its limit, counting its own requests too', async () => {
+    const limited = await createHarness({
+      rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 3 },
+    });
+    const created = (await limited.createToken(limited.adminSecret, { name: 'busy' })).body;
+    const service = await limited.callerWith({ orgCapabilities: { apiTokens: ['read'] } });
+    const verdicts = [];
+    for (let i = 0; i < 4; i++) {
+      const answer = await expectAnswer(
+        limited.as(service).post('/tokens/verify', { token: created.token }),
+        'post',
+        '/tokens/verify',
+        200,
+      );
+      verdicts.push(answer.body);
+    }
+    expect(verdicts.slice(0, 3).map((verdict) => verdict.code)).toEqual(['VALID', 'VALID', 'VALID']);
+    expect(verdicts[3]).toEqual({ valid: false, code: 'RATE_LIMITED', retryAfter: 1 });
+    // The verified token's own requests are refused too: the verifications spent its limit.
+    await expectAnswer(limited.as(created.token).get('/tokens'), 'get', '/tokens', 429);
+  });
+
+  it("does not count verifications against the caller's own limit", async () => {
+    const limited = await createHarness({
+      rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 3 },
+    });
+    const service = await limited.callerWith({ orgCapabilities: { apiTokens: ['read'] } });
+    // Made through the token rules directly: six creates over HTTP would spend the admin's limit.
+    const secrets = await Promise.all(
+      Array.from(
+        { length: 6 },
+        async (_, i) =>
+          (await limited.tokens.createToken(limited.admin, { name: `t${i}`, expiresAt: null })).secret,
+      ),
+    );
+    for (const token of secrets) {
+      const answer = await expectAnswer(
+        limited.as(service).post('/tokens/verify', { token }),
+        'post',
+        '/tokens/verify',
+        200,
+      );
+      expect(answer.body.code).toBe('VALID');
+    }
+    await expectAnswer(limited.as(service).get('/tokens'), 'get', '/tokens', 200);
+  });
+});

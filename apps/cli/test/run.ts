@@ -1,0 +1,62 @@
+// Runs the built CLI (dist/index.js) as a real process, with its own config directory and a clean environment.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROCESS_EVENT_BOUND_MS } from '../../api/test/process.js';
+
+export const cliEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A fresh XDG_CONFIG_HOME (and HOME) for one test: no login leaks from one case into another. */
+export function freshHome(): string {
+  return mkdtempSync(join(tmpdir(), 'api-tokens-cli-'));
+}
+
+/**
+ * Runs `api-tokens args…` with `stdin` (then end of input) and resolves once it exits. The
+ * environment holds only PATH, the test's home and `env`, so no API_TOKENS_* of the machine's
+ * leaks in. Past the bound the process is killed and the run fails as a timeout.
+ */
+export async function runCli(
+  args: string[],
+  { home, env = {}, stdin = '' }: { home: string; env?: Record<string, string>; stdin?: string },
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [cliEntry, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config'), ...env },
+    stdio: 'pipe',
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.stdin.end(stdin);
+  let deadline: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `timeout: api-tokens ${args.join(' ')} did not exit within ${PROCESS_EVENT_BOUND_MS / 1000} s`,
+        ),
+      );
+    }, PROCESS_EVENT_BOUND_MS);
+  });
+  try {
+    const [code] = (await Promise.race([once(child, 'close'), timeout])) as [number | null];
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(deadline);
+  }
+}
