@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import express from 'express';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
-import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store/store.js';
+import { DEFAULT_AUDIT_RETENTION_MS, DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store/store.js';
 import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
 import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
 
@@ -24,6 +24,8 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** How long an expired token's row is kept before the store purges it (EXPIRED_TOKEN_RETENTION). */
   expiredTokenRetentionMs: number;
+  /** How long an audit event is kept before the store purges it (AUDIT_RETENTION). */
+  auditRetentionMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -160,6 +162,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     corsOrigins: readOrigins(read(env, 'CORS_ORIGINS')),
     trustProxy: readTrustProxy(read(env, 'TRUST_PROXY')),
     expiredTokenRetentionMs: readDuration(env, 'EXPIRED_TOKEN_RETENTION', DEFAULT_EXPIRED_TOKEN_RETENTION_MS),
+    auditRetentionMs: readDuration(env, 'AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION_MS),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,

@@ -284,3 +284,39 @@ describe('recordUses', () => {
     await Promise.all([first.close(), second.close()]);
   });
 });
+
+describe('audit events', () => {
+  const at = (ms: number) => new Date(Date.UTC(2030, 0, 1) + ms);
+  const refusal = (address: string, time: Date, count: number) => ({
+    id: `${address}-${time.getTime()}-${count}`,
+    time,
+    type: 'auth.refused' as const,
+    actor: null,
+    target: null,
+    provenance: { address, requestId: 'r' },
+    details: { count },
+  });
+
+  it('purges events older than the audit retention, in the background purge with the tokens', async () => {
+    const store = new SqliteTokenStore(join(dir, 'tokens.db'), { auditRetentionMs: 60_000 });
+    await store.recordRefusals([refusal('10.0.0.1', at(0), 1), refusal('10.0.0.2', at(90_000), 1)]);
+    await store.purgeExpired(at(120_000));
+    const { events } = await store.listAuditEvents({ limit: 10 });
+    expect(events.map((event) => event.provenance?.address)).toEqual(['10.0.0.2']);
+    await store.close();
+  });
+
+  it('merges refusals of one address within one UTC minute, keeping the first, adding the counts', async () => {
+    const store = new SqliteTokenStore(':memory:');
+    await store.recordRefusals([refusal('10.0.0.1', at(1000), 3), refusal('10.0.0.3', at(1000), 1)]);
+    await store.recordRefusals([refusal('10.0.0.1', at(59_000), 4)]);
+    await store.recordRefusals([refusal('10.0.0.1', at(60_000), 5)]);
+    const { events } = await store.listAuditEvents({ limit: 10 });
+    expect(events.map((event) => [event.provenance?.address, event.time, event.details])).toEqual([
+      ['10.0.0.1', at(60_000), { count: 5 }],
+      ['10.0.0.3', at(1000), { count: 1 }],
+      ['10.0.0.1', at(1000), { count: 7 }],
+    ]);
+    await store.close();
+  });
+});
