@@ -2,6 +2,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent, AuditEventType, Provenance, TokenRecord, TokenRef } from '../model.js';
 import type { TokenStore } from '../store/store.js';
+import { DelayedWrite } from './delayedWrite.js';
 
 export const tokenRef = (token: TokenRecord): TokenRef => ({ tokenId: token.id, name: token.name });
 
@@ -55,8 +56,7 @@ export class RefusalCounter {
   readonly #onError: (err: Error) => void;
   /** The first refusal from each address since the last write, and how many followed it. */
   #counted = new Map<string, { first: AuditEvent; count: number }>();
-  #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<void> | undefined;
+  readonly #writer = new DelayedWrite(REFUSAL_FLUSH_MS, () => this.#writeCounted());
 
   constructor(store: TokenStore, onWritten: (event: AuditEvent) => void, onError: (err: Error) => void) {
     this.#store = store;
@@ -75,32 +75,24 @@ export class RefusalCounter {
       const first = auditEvent('auth.refused', { time, provenance: { ...provenance, address } });
       this.#counted.set(address, { first, count: 1 });
     }
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        void this.flush();
-      }, REFUSAL_FLUSH_MS);
-      this.#timer.unref();
-    }
+    this.#writer.schedule();
   }
 
   /** Writes what has been counted; a clean stop calls it. A failed write is reported and dropped. */
-  async flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    while (this.#writing !== undefined) await this.#writing;
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  async #writeCounted(): Promise<void> {
     if (this.#counted.size === 0) return;
     const events = [...this.#counted.values()].map(({ first, count }) => ({ ...first, details: { count } }));
     this.#counted = new Map();
-    this.#writing = this.#store
-      .recordRefusals(events)
-      .then(() => {
-        for (const event of events) this.#onWritten(event);
-      })
-      .catch((err: unknown) => this.#onError(err instanceof Error ? err : new Error(String(err))))
-      .finally(() => {
-        this.#writing = undefined;
-      });
-    await this.#writing;
+    try {
+      await this.#store.recordRefusals(events);
+    } catch (err) {
+      this.#onError(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    for (const event of events) this.#onWritten(event);
   }
 }
