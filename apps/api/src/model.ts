@@ -30,14 +30,19 @@ export interface TokenRecord extends Capabilities {
   replacedBy: string | null;
 }
 
-/** What an audit event records; the spec's AuditEventType. */
-export type AuditEventType =
-  | 'token.created'
-  | 'token.regenerated'
-  | 'token.deleted'
-  | 'token.bootstrapped'
-  | 'token.recovered'
-  | 'auth.refused';
+/**
+ * What an audit event can record: the spec's AuditEventType, which the rules write by name
+ * (test/audit.test.ts checks the two lists are the same).
+ */
+export const AUDIT_EVENT_TYPES = [
+  'token.created',
+  'token.regenerated',
+  'token.deleted',
+  'token.bootstrapped',
+  'token.recovered',
+  'auth.refused',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** A token as an event names it. */
 export interface TokenRef {

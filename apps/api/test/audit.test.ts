@@ -6,9 +6,11 @@ import type { AuditEvent } from '@api-tokens/client';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recoverAdmin } from '../src/admin/recover.js';
+import { AUDIT_EVENT_TYPES } from '../src/model.js';
+import { componentSchema } from '../src/spec.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
 import { expectAnswer } from './contract.js';
-import { createHarness, type Harness } from './harness.js';
+import { createHarness, type Harness, spec } from './harness.js';
 import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from './process.js';
 
 const SECRET = /xaat-[A-Za-z0-9_-]{43}/;
@@ -229,6 +231,14 @@ describe('refused authentications', () => {
     await harness.as(undefined).get('/tokens').expect(401);
     await harness.tokens.flush();
     expect(await allEvents(reader, '?type=auth.refused')).toHaveLength(2);
+  });
+});
+
+describe('audit event types', () => {
+  it("are the spec's AuditEventType, no more, no fewer", () => {
+    expect([...AUDIT_EVENT_TYPES].sort()).toEqual(
+      [...(componentSchema(spec, 'AuditEventType').enum ?? [])].sort(),
+    );
   });
 });
 
