@@ -13,6 +13,7 @@ const DEFAULTS: Config = {
   corsOrigins: [],
   trustProxy: false,
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  auditRetentionMs: 90 * 24 * 60 * 60 * 1000,
   rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
   databasePoolSize: 10,
   databaseConnectTimeoutMs: 30_000,
@@ -30,6 +31,7 @@ const VARIABLES = [
   'CORS_ORIGINS',
   'TRUST_PROXY',
   'EXPIRED_TOKEN_RETENTION',
+  'AUDIT_RETENTION',
   'RATE_LIMIT_FAILED_AUTH_PER_MIN',
   'RATE_LIMIT_PER_TOKEN_PER_SEC',
   'DATABASE_POOL_SIZE',
@@ -58,6 +60,7 @@ describe('readConfig', () => {
         CORS_ORIGINS: 'https://a.example, http://localhost:5173',
         TRUST_PROXY: 'loopback, 10.0.0.0/8',
         EXPIRED_TOKEN_RETENTION: '36h',
+        AUDIT_RETENTION: '30d',
         RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
         RATE_LIMIT_PER_TOKEN_PER_SEC: '7',
         DATABASE_POOL_SIZE: '25',
@@ -74,6 +77,7 @@ describe('readConfig', () => {
       corsOrigins: ['https://a.example', 'http://localhost:5173'],
       trustProxy: ['loopback', '10.0.0.0/8'],
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
+      auditRetentionMs: 30 * 24 * 60 * 60 * 1000,
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
       databasePoolSize: 25,
       databaseConnectTimeoutMs: 120_000,
@@ -147,6 +151,8 @@ describe('readConfig', () => {
     ['DATABASE_POOL_SIZE', '0'],
     ['DATABASE_POOL_SIZE', 'ten'],
     ['DATABASE_CONNECT_TIMEOUT', '30'],
+    ['AUDIT_RETENTION', '90'],
+    ['AUDIT_RETENTION', '-1d'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

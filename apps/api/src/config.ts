@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import express from 'express';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
 import {
+  DEFAULT_AUDIT_RETENTION_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
   DEFAULT_POOL_SIZE,
@@ -32,6 +33,8 @@ export interface Config {
   databasePoolSize: number;
   /** PostgreSQL: how long start-up keeps trying to reach the database (DATABASE_CONNECT_TIMEOUT). */
   databaseConnectTimeoutMs: number;
+  /** How long an audit event is kept before the store purges it (AUDIT_RETENTION). */
+  auditRetentionMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -178,6 +181,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     expiredTokenRetentionMs: readDuration(env, 'EXPIRED_TOKEN_RETENTION', DEFAULT_EXPIRED_TOKEN_RETENTION_MS),
     databasePoolSize: readPoolSize(read(env, 'DATABASE_POOL_SIZE')),
     databaseConnectTimeoutMs: readDuration(env, 'DATABASE_CONNECT_TIMEOUT', DEFAULT_CONNECT_TIMEOUT_MS),
+    auditRetentionMs: readDuration(env, 'AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION_MS),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,

@@ -2,7 +2,7 @@
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
-import { createLogger } from './logger.js';
+import { createLogger, logAuditEvents } from './logger.js';
 import { loadSpec, readCapabilityCatalog } from './spec.js';
 import { openStore, sharedPoolOf } from './store/index.js';
 import { StoreInUseError, type TokenStore } from './store/store.js';
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       onBackgroundError: (err) =>
         logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry'),
       expiredTokenRetentionMs: config.expiredTokenRetentionMs,
+      auditRetentionMs: config.auditRetentionMs,
       // The auth cache is exact only if no other process can revoke a token behind its back.
       claim: config.authCacheSize > 0 ? 'sole' : 'shared',
       poolSize: config.databasePoolSize,
@@ -77,7 +78,9 @@ async function main(): Promise<void> {
     clock: () => new Date(),
     authCacheSize,
     onBackgroundError: (err) =>
-      logger.warn({ err }, 'recording when tokens were last used failed, will retry'),
+      logger.warn({ err }, 'token store: writing last-use times or refusal counts failed'),
+    // Each audit event once in the log too, for shipping to a SIEM without polling the API.
+    onAuditEvent: logAuditEvents(logger),
   });
   const app = createApp({
     tokens,
@@ -111,8 +114,8 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'stopping: no new connections, finishing requests in flight');
     // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
     server.close(async () => {
-      // Last-use times noted in the final second are written before the store closes.
-      await tokens.flushUses();
+      // Last-use times and refusal counts still queued are written before the store closes.
+      await tokens.flush();
       await store.close();
       logger.info('stopped');
       process.exit(exitCode);

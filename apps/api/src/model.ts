@@ -29,3 +29,43 @@ export interface TokenRecord extends Capabilities {
   /** The id of the token a regenerate replaced it with; null: not replaced. */
   replacedBy: string | null;
 }
+
+/**
+ * What an audit event can record: the spec's AuditEventType, which the rules write by name
+ * (test/audit.test.ts checks the two lists are the same).
+ */
+export const AUDIT_EVENT_TYPES = [
+  'token.created',
+  'token.regenerated',
+  'token.deleted',
+  'token.bootstrapped',
+  'token.recovered',
+  'auth.refused',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** A token as an event names it. */
+export interface TokenRef {
+  tokenId: string;
+  name: string;
+}
+
+/** Where a change came from: the client's address and the request's id; absent for the system's own. */
+export interface Provenance {
+  address: string;
+  requestId: string;
+}
+
+/** One entry of the audit trail. Never holds a secret or a digest of one. */
+export interface AuditEvent {
+  /** A UUIDv7: ids sort in the order events were made. */
+  id: string;
+  time: Date;
+  type: AuditEventType;
+  /** The token whose request did it; null for the system. */
+  actor: TokenRef | null;
+  /** The token it happened to; null for refused authentications. */
+  target: TokenRef | null;
+  provenance: Provenance | null;
+  details: Readonly<Record<string, unknown>>;
+}

@@ -4,7 +4,7 @@ import supertest from 'supertest';
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { createApp } from '../src/app.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger, logAuditEvents } from '../src/logger.js';
 import type { Action, Capabilities } from '../src/model.js';
 import { loadSpec, readCapabilityCatalog } from '../src/spec.js';
 import { PostgresTokenStore } from '../src/store/postgres.js';
@@ -113,15 +113,14 @@ async function openHarnessStore(options: HarnessOptions): Promise<TokenStore> {
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = manualClock();
   const store = await openHarnessStore(options);
-  const tokens = new TokenService({ store, catalog, clock });
+  const logLines: string[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
+  const tokens = new TokenService({ store, catalog, clock, onAuditEvent: logAuditEvents(logger) });
   const bootstrapped = await tokens.bootstrap();
   const adminSecret = bootstrapped?.generatedSecret;
   if (adminSecret === undefined) throw new Error('harness: expected an empty store');
   const admin = await tokens.authenticate(adminSecret);
   if (admin === undefined) throw new Error('harness: the bootstrap token does not authenticate');
-
-  const logLines: string[] = [];
-  const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
   const app = createApp({
     tokens,
     spec,

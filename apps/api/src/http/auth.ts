@@ -1,5 +1,6 @@
 // Authentication (bearer secret → caller) and authorization (the operation's x-required-capabilities).
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Provenance } from '../model.js';
 import type { OperationObject } from '../spec.js';
 import { assertHoldsRequired } from '../tokens/capabilities.js';
 import type { Caller, TokenService } from '../tokens/service.js';
@@ -27,8 +28,9 @@ const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
 export function authenticate(tokens: TokenService, failures: FailedAuthenticationLimiter): RequestHandler {
   return async (req, res, next) => {
     const refuse = async (message: string): Promise<never> => {
-      // req.ip is the TCP peer unless TRUST_PROXY names that peer as a proxy: then X-Forwarded-For's client.
-      await failures.recordFailure(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+      const provenance = provenanceOf(req);
+      tokens.countRefusedAuthentication(provenance);
+      await failures.recordFailure(provenance.address);
       throw unauthorized(message);
     };
     const header = req.get('authorization');
@@ -57,6 +59,14 @@ export function authorize(operation: OperationObject): RequestHandler {
     assertHoldsRequired(caller, required);
     next();
   };
+}
+
+/**
+ * Where a request came from, for the audit trail: its id in the request log, and the client's
+ * address: the TCP peer, unless TRUST_PROXY names that peer as a proxy, then X-Forwarded-For's client.
+ */
+export function provenanceOf(req: Pick<Request, 'ip' | 'socket' | 'id'>): Provenance {
+  return { address: req.ip ?? req.socket.remoteAddress ?? 'unknown', requestId: req.id };
 }
 
 /** The authenticated caller; `authenticate` runs ahead of every operation, so it is always there. */

@@ -8,7 +8,7 @@ beforeEach(async () => {
   harness = await createHarness();
 });
 
-const linesAbout = (reqId: number) =>
+const linesAbout = (reqId: string) =>
   harness.logLines.map((line) => JSON.parse(line)).filter((entry) => entry.reqId === reqId);
 
 const completedLines = () =>
@@ -30,7 +30,9 @@ describe('request log', () => {
     });
     expect(answered.responseTime).toEqual(expect.any(Number));
     expect(refused).toMatchObject({ req: { url: `/v2/tokens/${id}?x=1` }, res: { statusCode: 400 } });
-    expect(answered.reqId).toBeGreaterThan(refused.reqId);
+    // UUIDv7s: unique, and in the order the requests arrived.
+    expect(answered.reqId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(answered.reqId > refused.reqId).toBe(true);
     for (const line of harness.logLines) expect(line).not.toMatch(/authorization|headers/i);
   });
 

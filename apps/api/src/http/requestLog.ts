@@ -1,13 +1,17 @@
 // Request logging: one JSON line per request when its answer is done, with the few fields worth keeping.
 import type { Express as ExpressApp, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
 import { SECRET_PREFIX } from '../tokens/secrets.js';
 
 declare global {
   namespace Express {
     interface Request {
-      /** Sequential within the process; every line logged about the request carries it. */
-      id: number;
+      /**
+       * A UUIDv7: unique across processes and restarts, in the order requests arrived; every line
+       * logged about the request carries it, and so does any audit event the request causes.
+       */
+      id: string;
       /** A logger bound to this request's id; made on first use, which is rare (errors). */
       log: Logger;
     }
@@ -86,10 +90,9 @@ export function logRequests(app: ExpressApp, logger: Logger): RequestHandler {
       return child;
     },
   });
-  let lastId = 0;
   return (req, res, next) => {
     const started = performance.now();
-    req.id = ++lastId;
+    req.id = uuidv7();
     logger.debug(
       { reqId: req.id, req: { method: req.method, url: redactUrl(req.originalUrl) } },
       'request received',

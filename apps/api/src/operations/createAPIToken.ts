@@ -1,7 +1,7 @@
 // POST /tokens: create a token no stronger than its caller; the answer carries the secret, once.
 import type { CreateApiToken, CreateApiTokenResponse } from '@api-tokens/client';
 import type { Request, Response } from 'express';
-import { callerOf } from '../http/auth.js';
+import { callerOf, provenanceOf } from '../http/auth.js';
 import type { OperationDependencies } from './dependencies.js';
 import { presentIssuedToken } from './present.js';
 import { inRequest, readTokenRequest } from './request.js';
@@ -12,7 +12,7 @@ export function createAPIToken({ tokens }: OperationDependencies) {
     res: Response<CreateApiTokenResponse>,
   ) => {
     const issued = await tokens
-      .createToken(callerOf(res), readTokenRequest('body', req.body))
+      .createToken(callerOf(res), readTokenRequest('body', req.body), provenanceOf(req))
       .catch(inRequest());
     res.status(200).json(presentIssuedToken(issued));
   };

@@ -1,25 +1,13 @@
 // GET /tokens: live tokens in storage order; with `limit`, a page and an RFC 8288 Link to the next one.
 import type { ApiToken, GetApiTokensData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
-import { badRequest } from '../http/apiError.js';
 import { streamJsonArray } from '../http/streamJson.js';
 import type { TokenRecord } from '../model.js';
 import type { OperationDependencies } from './dependencies.js';
 import { presentToken } from './present.js';
-import { decodeCursor, encodeCursor } from './request.js';
+import { decodeCursor, encodeCursor, readLimit } from './request.js';
 
 type Query = NonNullable<GetApiTokensData['query']>;
-
-/**
- * The validator has checked `limit` against the spec's range and coerced it to a number, but a
- * run of hundreds of digits coerces to Infinity and slips past its bounds check.
- */
-function parseLimit(raw: unknown): number | undefined {
-  if (raw === undefined) return undefined;
-  const limit = Number(raw);
-  if (!Number.isSafeInteger(limit)) throw badRequest('query.limit: must be a whole number');
-  return limit;
-}
 
 async function* presentPages(pages: AsyncIterable<TokenRecord[]>): AsyncGenerator<ApiToken[]> {
   for await (const page of pages) yield page.map(presentToken);
@@ -30,7 +18,7 @@ export function getAPITokens({ tokens }: OperationDependencies) {
     req: Request<unknown, ApiToken[], unknown, Record<keyof Query, string | undefined>>,
     res: Response,
   ) => {
-    const limit = parseLimit(req.query.limit);
+    const limit = readLimit(req.query.limit);
     const after = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor);
     if (limit === undefined) {
       // Everything, as Axiom's clients expect: streamed, so a large store cannot exhaust memory.

@@ -10,6 +10,7 @@ import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
 import { getAPIToken } from './getAPIToken.js';
 import { getAPITokens } from './getAPITokens.js';
+import { getAuditEvents } from './getAuditEvents.js';
 import { getCurrentAPIToken } from './getCurrentAPIToken.js';
 import { regenerateAPIToken } from './regenerateAPIToken.js';
 import { verifyAPIToken } from './verifyAPIToken.js';
@@ -24,6 +25,7 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   deleteAPIToken,
   getAPIToken,
   getAPITokens,
+  getAuditEvents,
   getCurrentAPIToken,
   regenerateAPIToken,
   verifyAPIToken,

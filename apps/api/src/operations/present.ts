@@ -1,12 +1,13 @@
 // How a token is answered, everywhere: the wire shape of `APIToken`, built from a token record at the edge.
 import type {
   ApiToken,
+  AuditEvent as AuditEventAnswer,
   CreateApiTokenResponse,
   DatasetCapabilitiesMap,
   OrgCapabilities,
   ViewCapabilitiesMap,
 } from '@api-tokens/client';
-import type { TokenRecord } from '../model.js';
+import type { AuditEvent, TokenRecord } from '../model.js';
 import type { IssuedToken } from '../tokens/service.js';
 
 /**
@@ -33,4 +34,18 @@ export function presentToken(token: TokenRecord): ApiToken {
 /** A new token as created or regenerated: `APIToken` and, this once, its secret. */
 export function presentIssuedToken({ token, secret }: IssuedToken): CreateApiTokenResponse {
   return { ...presentToken(token), token: secret };
+}
+
+/** `AuditEvent`: where the request came from as `client` and `requestId`, the time in RFC 3339 UTC. */
+export function presentAuditEvent(event: AuditEvent): AuditEventAnswer {
+  return {
+    id: event.id,
+    time: event.time.toISOString(),
+    type: event.type,
+    actor: event.actor,
+    target: event.target,
+    client: event.provenance === null ? null : { address: event.provenance.address },
+    requestId: event.provenance?.requestId ?? null,
+    details: { ...event.details },
+  };
 }

@@ -1,7 +1,7 @@
 // POST /tokens/{id}/regenerate: a replacement with a new secret; the old one lives on for a grace period.
 import type { CreateApiTokenResponse, RegenerateApiToken, RegenerateApiTokenData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
-import { callerOf } from '../http/auth.js';
+import { callerOf, provenanceOf } from '../http/auth.js';
 import type { Rotation } from '../tokens/service.js';
 import type { OperationDependencies } from './dependencies.js';
 import { presentIssuedToken } from './present.js';
@@ -24,7 +24,7 @@ export function regenerateAPIToken({ tokens }: OperationDependencies) {
     res: Response<CreateApiTokenResponse>,
   ) => {
     const issued = await tokens
-      .regenerateToken(callerOf(res), req.params.id, readRotation(req.body))
+      .regenerateToken(callerOf(res), req.params.id, readRotation(req.body), provenanceOf(req))
       .catch(inRequest(['id']));
     res.status(200).json(presentIssuedToken(issued));
   };

@@ -36,6 +36,17 @@ export function readTokenRequest(field: string, body: CreateApiToken): TokenRequ
   return { ...body, expiresAt: readExpiry(`${field}.expiresAt`, body.expiresAt) };
 }
 
+/**
+ * A `limit` query parameter. The validator has checked it against the spec's range and coerced it
+ * to a number, but a run of hundreds of digits coerces to Infinity and slips past its bounds check.
+ */
+export function readLimit(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const limit = Number(raw);
+  if (!Number.isSafeInteger(limit)) throw badRequest('query.limit: must be a whole number');
+  return limit;
+}
+
 /** Cursors are opaque to clients: base64url of "p<position>". */
 export function encodeCursor(position: ListPosition): string {
   return Buffer.from(`p${position}`, 'utf8').toString('base64url');

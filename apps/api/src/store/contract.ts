@@ -1,12 +1,13 @@
 // The TokenStore contract: one suite, run against every store, pinning each promise store.ts makes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
-import type { ListPosition, RegenerateRequest, TokenRecord, TokenStore } from './store.js';
+import type { AuditEvent, ListPosition, RegenerateRequest, TokenRecord, TokenStore } from './store.js';
 import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store.js';
 
 /** The options a contract case may set; every store takes them. */
 export interface ContractStoreOptions {
   expiredTokenRetentionMs?: number;
+  auditRetentionMs?: number;
   /** 0: no background purge (the default here, so that cases see exactly what they stored). */
   purgeEveryMs?: number;
   expiredRowsReadPerPage?: number;
@@ -362,6 +363,147 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         ]);
         expect(outcomes.slice(0, used.length).every((outcome) => outcome === 'regenerated')).toBe(true);
         expect((await store.findById(admin.id, NOW))?.lastUsedAt).toEqual(NOW);
+      });
+    });
+
+    describe('audit events', () => {
+      const refusal = (address: string, time: Date, count: number): AuditEvent => ({
+        id: `${address}-${time.getTime()}-${count}`,
+        time,
+        type: 'auth.refused',
+        actor: null,
+        target: null,
+        provenance: { address, requestId: 'r' },
+        details: { count },
+      });
+      const change = (type: AuditEvent['type'], token: TokenRecord): AuditEvent => ({
+        id: `${type}-${token.id}`,
+        time: NOW,
+        type,
+        actor: null,
+        target: { tokenId: token.id, name: token.name },
+        provenance: { address: '10.0.0.9', requestId: 'req-1' },
+        details: { name: token.name },
+      });
+
+      it('writes a change event if and only if the change is made, in the same transaction', async () => {
+        const store = await open();
+        const issuer = await insert(store, at(DAY));
+        const created = tokenRecord('created', at(1000));
+        expect(
+          await store.insert(
+            created,
+            uniqueDigest(),
+            { id: issuer.id, now: NOW },
+            change('token.created', created),
+          ),
+        ).toBe('inserted');
+        const refused = tokenRecord('refused');
+        expect(
+          await store.insert(
+            refused,
+            uniqueDigest(),
+            { id: issuer.id, now: NOW },
+            change('token.created', refused),
+          ),
+        ).toEqual({ outlivesIssuer: at(DAY) });
+        const request = regenerateRequest(created.id, issuer.id, {
+          replacement: tokenRecord('replacement', at(1000)),
+        });
+        expect(await store.regenerate({ ...request, event: change('token.regenerated', created) })).toBe(
+          'regenerated',
+        );
+        expect(
+          await store.regenerate({
+            ...regenerateRequest(created.id, issuer.id),
+            event: change('token.regenerated', issuer),
+          }),
+        ).not.toBe('regenerated');
+        expect(
+          await store.delete(request.replacement.id, NOW, change('token.deleted', request.replacement)),
+        ).toBe(true);
+        expect(await store.delete('no-such-id', NOW, change('token.deleted', refused))).toBe(false);
+
+        const { events } = await store.listAuditEvents({ limit: 10 });
+        expect(events.map((event) => [event.type, event.target?.tokenId])).toEqual([
+          ['token.deleted', request.replacement.id],
+          ['token.regenerated', created.id],
+          ['token.created', created.id],
+        ]);
+        expect(events[2]).toEqual(change('token.created', created));
+      });
+
+      it('writes the bootstrap event only with the bootstrap token', async () => {
+        const store = await open();
+        const first = tokenRecord('first');
+        expect(await store.insertFirst(first, uniqueDigest(), change('token.bootstrapped', first))).toBe(
+          true,
+        );
+        const again = tokenRecord('again');
+        expect(await store.insertFirst(again, uniqueDigest(), change('token.bootstrapped', again))).toBe(
+          false,
+        );
+        const { events } = await store.listAuditEvents({ limit: 10 });
+        expect(events.map((event) => [event.type, event.target?.tokenId])).toEqual([
+          ['token.bootstrapped', first.id],
+        ]);
+      });
+
+      it('lists newest first, a page at a time, filtered by type, token and time', async () => {
+        const store = await open();
+        const tokens = [tokenRecord('a'), tokenRecord('b'), tokenRecord('c')];
+        for (const [index, token] of tokens.entries()) {
+          await store.insert(token, uniqueDigest(), undefined, {
+            ...change('token.created', token),
+            time: at(index * 1000),
+          });
+        }
+        await store.delete(tokens[0]?.id as string, NOW, {
+          ...change('token.deleted', tokens[0] as TokenRecord),
+          time: at(5000),
+        });
+        const walked: string[] = [];
+        let after: number | undefined;
+        do {
+          const page = await store.listAuditEvents({ limit: 3, after });
+          walked.push(...page.events.map((event) => event.id));
+          after = page.next;
+        } while (after !== undefined);
+        expect(walked).toEqual([
+          `token.deleted-${tokens[0]?.id}`,
+          ...[...tokens].reverse().map((token) => `token.created-${token.id}`),
+        ]);
+        const ids = async (query: Omit<Parameters<TokenStore['listAuditEvents']>[0], 'limit'>) =>
+          (await store.listAuditEvents({ limit: 10, ...query })).events.map((event) => event.id);
+        expect(await ids({ type: 'token.deleted' })).toEqual([`token.deleted-${tokens[0]?.id}`]);
+        expect(await ids({ tokenId: tokens[1]?.id })).toEqual([`token.created-${tokens[1]?.id}`]);
+        expect(await ids({ since: at(1000), until: at(5000) })).toEqual([
+          `token.created-${tokens[2]?.id}`,
+          `token.created-${tokens[1]?.id}`,
+        ]);
+      });
+
+      it('purges events older than the audit retention, in the purge with the tokens', async () => {
+        const store = await open({ auditRetentionMs: 60_000 });
+        await store.recordRefusals([refusal('10.0.0.1', at(0), 1), refusal('10.0.0.2', at(90_000), 1)]);
+        await store.purgeExpired(at(120_000));
+        const { events } = await store.listAuditEvents({ limit: 10 });
+        expect(events.map((event) => event.provenance?.address)).toEqual(['10.0.0.2']);
+      });
+
+      it('merges refusals of one address within one UTC minute, keeping the first, adding the counts, across stores', async () => {
+        const store = await open();
+        const other = await openAnother();
+        await store.recordRefusals([refusal('10.0.0.1', at(1000), 3), refusal('10.0.0.3', at(1000), 1)]);
+        await other.recordRefusals([refusal('10.0.0.1', at(59_000), 4)]);
+        await store.recordRefusals([refusal('10.0.0.1', at(60_000), 5)]);
+        const { events } = await store.listAuditEvents({ limit: 10 });
+        expect(events.map((event) => [event.provenance?.address, event.time, event.details])).toEqual([
+          ['10.0.0.1', at(60_000), { count: 5 }],
+          ['10.0.0.3', at(1000), { count: 1 }],
+          ['10.0.0.1', at(1000), { count: 7 }],
+        ]);
+        await store.recordRefusals([]);
       });
     });
 

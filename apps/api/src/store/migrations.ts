@@ -47,4 +47,23 @@ export const migrations: readonly string[] = [
   `CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;`,
   // When each token was last used (apiLastUsed), Unix ms; NULL: never used.
   `ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;`,
+  // The audit trail. An auth.refused event carries refusal_key ("<address> <minute>"), so the
+  // refusals of one address in one minute merge into one row.
+  `CREATE TABLE audit_events (
+     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+     id              TEXT NOT NULL UNIQUE,  -- UUIDv7
+     time            INTEGER NOT NULL,      -- Unix ms
+     type            TEXT NOT NULL,
+     actor_token_id  TEXT,
+     actor_name      TEXT,
+     target_token_id TEXT,
+     target_name     TEXT,
+     client_address  TEXT,
+     request_id      TEXT,
+     details         TEXT NOT NULL,         -- JSON
+     refusal_key     TEXT UNIQUE
+   ) STRICT;
+   CREATE INDEX audit_events_by_time ON audit_events (time);
+   CREATE INDEX audit_events_by_actor ON audit_events (actor_token_id) WHERE actor_token_id IS NOT NULL;
+   CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
 ];

@@ -1,7 +1,12 @@
 // The PostgreSQL TokenStore: a pg connection pool, plain SQL, safe for any number of server processes on one database.
 import pg from 'pg';
+import { type AuditEventRow, auditRow, refusalKey, toAuditEvent } from './auditRows.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import {
+  type AuditEvent,
+  type AuditPage,
+  type AuditQuery,
+  DEFAULT_AUDIT_RETENTION_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
   DEFAULT_POOL_SIZE,
@@ -222,6 +227,7 @@ interface PendingInsert {
   token: TokenRecord;
   secretDigest: Buffer;
   issuer: Issuer | undefined;
+  event: AuditEvent | undefined;
   resolve: (outcome: InsertOutcome) => void;
   reject: (err: unknown) => void;
 }
@@ -267,6 +273,37 @@ async function insertRows(
   );
 }
 
+const AUDIT_COLUMNS =
+  'id, time, type, actor_token_id, actor_name, target_token_id, target_name, client_address, request_id, details, refusal_key';
+
+const auditValues = (row: AuditEventRow) => [
+  row.id,
+  row.time,
+  row.type,
+  row.actor_token_id,
+  row.actor_name,
+  row.target_token_id,
+  row.target_name,
+  row.client_address,
+  row.request_id,
+  row.details,
+  row.refusal_key,
+];
+
+/** Writes audit events within the caller's transaction, so that each exists if and only if its change does. */
+async function insertEvents(
+  client: pg.PoolClient,
+  events: readonly (AuditEvent | undefined)[],
+): Promise<void> {
+  for (const event of events) {
+    if (event === undefined) continue;
+    await client.query(
+      `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      auditValues(auditRow(event)),
+    );
+  }
+}
+
 /** Whether a token expiring at `expiresAt` is live at `now`. */
 const isLive = (expiresAt: Date | null, now: Date) => expiresAt === null || expiresAt > now;
 
@@ -292,6 +329,7 @@ export class PostgresTokenStore implements TokenStore {
   readonly multiProcess = true;
   readonly #pool: pg.Pool;
   readonly #retentionMs: number;
+  readonly #auditRetentionMs: number;
   readonly #expiredRowsReadPerPage: number;
   readonly #purgeTimer: NodeJS.Timeout | undefined;
   #pending: PendingInsert[] = [];
@@ -355,10 +393,12 @@ export class PostgresTokenStore implements TokenStore {
     const {
       onBackgroundError = () => {},
       expiredTokenRetentionMs = DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
+      auditRetentionMs = DEFAULT_AUDIT_RETENTION_MS,
       purgeEveryMs = DEFAULT_PURGE_EVERY_MS,
       expiredRowsReadPerPage = DEFAULT_EXPIRED_ROWS_READ_PER_PAGE,
     } = options;
     this.#pool = pool;
+    this.#auditRetentionMs = auditRetentionMs;
     this.migrationsApplied = migrationsApplied;
     this.#retentionMs = expiredTokenRetentionMs;
     this.#expiredRowsReadPerPage = expiredRowsReadPerPage;
@@ -435,9 +475,14 @@ export class PostgresTokenStore implements TokenStore {
    * transaction, so concurrent creates share one commit (and one turn at the position counter).
    * Each promise resolves only once its row is durably committed.
    */
-  insert(token: TokenRecord, secretDigest: Buffer, issuer?: Issuer): Promise<InsertOutcome> {
+  insert(
+    token: TokenRecord,
+    secretDigest: Buffer,
+    issuer?: Issuer,
+    event?: AuditEvent,
+  ): Promise<InsertOutcome> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ token, secretDigest, issuer, resolve, reject });
+      this.#pending.push({ token, secretDigest, issuer, event, resolve, reject });
       if (this.#pending.length === 1) setImmediate(() => this.#flush());
     });
   }
@@ -486,7 +531,13 @@ export class PostgresTokenStore implements TokenStore {
         ) ?? 'inserted',
     );
     const accepted = batch.filter((_, index) => outcomes[index] === 'inserted');
-    if (accepted.length > 0) await insertRows(client, accepted);
+    if (accepted.length > 0) {
+      await insertEvents(
+        client,
+        accepted.map((pending) => pending.event),
+      );
+      await insertRows(client, accepted);
+    }
     return outcomes;
   }
 
@@ -494,7 +545,7 @@ export class PostgresTokenStore implements TokenStore {
    * Once per database: the `bootstrapped` fact is inserted first, and a replica starting at the same
    * moment waits on that key until this transaction ends, then finds it there.
    */
-  insertFirst(token: TokenRecord, secretDigest: Buffer): Promise<boolean> {
+  insertFirst(token: TokenRecord, secretDigest: Buffer, event?: AuditEvent): Promise<boolean> {
     return this.#transaction(async (client) => {
       const marked = await client.query(
         `INSERT INTO meta (key, value) VALUES ('bootstrapped', $1)
@@ -505,6 +556,7 @@ export class PostgresTokenStore implements TokenStore {
       // Tokens stored without a bootstrap (by a tool, say) count as having had tokens.
       const existing = await client.query('SELECT 1 FROM tokens LIMIT 1');
       if (existing.rowCount !== 0) return false;
+      await insertEvents(client, [event]);
       await insertRows(client, [{ token, secretDigest }]);
       return true;
     });
@@ -554,12 +606,65 @@ export class PostgresTokenStore implements TokenStore {
     return { tokens, next: following === undefined ? undefined : Number(following.position) - 1 };
   }
 
-  async delete(id: string, now: Date): Promise<boolean> {
-    const deleted = await this.#query(
-      'DELETE FROM tokens WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)',
-      [id, now],
+  async delete(id: string, now: Date, event?: AuditEvent): Promise<boolean> {
+    const statement = 'DELETE FROM tokens WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)';
+    if (event === undefined) return ((await this.#query(statement, [id, now])).rowCount ?? 0) > 0;
+    return this.#transaction(async (client) => {
+      const deleted = ((await client.query(statement, [id, now])).rowCount ?? 0) > 0;
+      if (deleted) await insertEvents(client, [event]);
+      return deleted;
+    });
+  }
+
+  /**
+   * Each event inserted, or, when its address and minute already have one (refusal_key), its count
+   * added to that one's: concurrent replicas merge into one row, the unique key deciding.
+   */
+  async recordRefusals(events: readonly AuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#transaction(async (client) => {
+      for (const event of events) {
+        await client.query(
+          `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (refusal_key) DO UPDATE SET details = jsonb_set(
+             audit_events.details::jsonb, '{count}',
+             to_jsonb(coalesce((audit_events.details::jsonb ->> 'count')::bigint, 0)
+                      + coalesce((EXCLUDED.details::jsonb ->> 'count')::bigint, 0)))::text`,
+          auditValues(auditRow(event, refusalKey(event))),
+        );
+      }
+    });
+  }
+
+  /**
+   * Newest first by seq, `after` being the last seq of the previous page. (A bigserial: an event
+   * committing late behind a walk in progress may be missed by that walk; the trail is for reading,
+   * and a new walk sees it.)
+   */
+  async listAuditEvents(query: AuditQuery): Promise<AuditPage> {
+    const found = await this.#query<AuditEventRow & { seq: string }>(
+      `SELECT seq, ${AUDIT_COLUMNS} FROM audit_events
+       WHERE ($1::bigint IS NULL OR seq < $1)
+         AND ($2::text IS NULL OR type = $2)
+         AND ($3::text IS NULL OR actor_token_id = $3 OR target_token_id = $3)
+         AND ($4::bigint IS NULL OR time >= $4)
+         AND ($5::bigint IS NULL OR time < $5)
+       ORDER BY seq DESC LIMIT $6`,
+      [
+        query.after ?? null,
+        query.type ?? null,
+        query.tokenId ?? null,
+        query.since?.getTime() ?? null,
+        query.until?.getTime() ?? null,
+        query.limit + 1,
+      ],
     );
-    return (deleted.rowCount ?? 0) > 0;
+    const rows = found.rows.slice(0, query.limit);
+    const last = rows.at(-1);
+    return {
+      events: rows.map(toAuditEvent),
+      next: found.rows.length > query.limit && last !== undefined ? Number(last.seq) : undefined,
+    };
   }
 
   /**
@@ -587,6 +692,7 @@ export class PostgresTokenStore implements TokenStore {
          WHERE id = $1`,
         [request.id, request.existingTokenExpiresAt, request.replacement.id],
       );
+      await insertEvents(client, [request.event]);
       await insertRows(client, [
         { token: request.replacement, secretDigest: request.replacementSecretDigest },
       ]);
@@ -625,17 +731,26 @@ export class PostgresTokenStore implements TokenStore {
    * not waited for. Stops early when the store closes.
    */
   async purgeExpired(now: Date): Promise<number> {
-    const cutoff = new Date(now.getTime() - this.#retentionMs);
+    const purged = await this.#purgeInBatches(
+      `DELETE FROM tokens WHERE id IN
+         (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at < $1
+          LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      new Date(now.getTime() - this.#retentionMs),
+    );
+    await this.#purgeInBatches(
+      `DELETE FROM audit_events WHERE seq IN
+         (SELECT seq FROM audit_events WHERE time < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      now.getTime() - this.#auditRetentionMs,
+    );
+    return purged;
+  }
+
+  async #purgeInBatches(statement: string, cutoff: unknown): Promise<number> {
     let purged = 0;
     while (!this.#closing) {
-      const deleted = await this.#query(
-        `DELETE FROM tokens WHERE id IN
-           (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at < $1
-            LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-        [cutoff, PURGE_BATCH_SIZE],
-      );
-      purged += deleted.rowCount ?? 0;
-      if ((deleted.rowCount ?? 0) < PURGE_BATCH_SIZE) break;
+      const deleted = (await this.#query(statement, [cutoff, PURGE_BATCH_SIZE])).rowCount ?? 0;
+      purged += deleted;
+      if (deleted < PURGE_BATCH_SIZE) break;
     }
     return purged;
   }

@@ -32,5 +32,24 @@ export const postgresMigrations: readonly string[] = [
    -- Rate-limit counters shared by every replica (rate-limiter-flexible's RateLimiterPostgres layout),
    -- created here so that replicas starting together never race to create them.
    CREATE TABLE rate_limit_per_token (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
-   CREATE TABLE rate_limit_failed_auth (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);`,
+   CREATE TABLE rate_limit_failed_auth (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
+   -- The audit trail, in the columns every SQL store shares (auditRows.ts). An auth.refused event
+   -- carries refusal_key ("<address> <minute>"), so the refusals of one address in one minute merge.
+   CREATE TABLE audit_events (
+     seq             bigserial PRIMARY KEY,
+     id              text NOT NULL UNIQUE,  -- UUIDv7
+     time            bigint NOT NULL,       -- Unix ms
+     type            text NOT NULL,
+     actor_token_id  text,
+     actor_name      text,
+     target_token_id text,
+     target_name     text,
+     client_address  text,
+     request_id      text,
+     details         text NOT NULL,         -- JSON, as written
+     refusal_key     text UNIQUE
+   );
+   CREATE INDEX audit_events_by_time ON audit_events (time);
+   CREATE INDEX audit_events_by_actor ON audit_events (actor_token_id) WHERE actor_token_id IS NOT NULL;
+   CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
 ];

@@ -2,10 +2,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { type AuditEventRow, auditRow, refusalKey, toAuditEvent } from './auditRows.js';
 import { Checkpointer } from './checkpointer.js';
 import { claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
 import {
+  type AuditEvent,
+  type AuditPage,
+  type AuditQuery,
+  DEFAULT_AUDIT_RETENTION_MS,
   DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
   type InsertOutcome,
   type Issuer,
@@ -175,6 +180,7 @@ const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 interface PendingInsert {
   row: ReturnType<typeof toRow>;
   issuer: Issuer | undefined;
+  event: AuditEvent | undefined;
   resolve: (outcome: InsertOutcome) => void;
   reject: (err: unknown) => void;
 }
@@ -186,7 +192,11 @@ export class SqliteTokenStore implements TokenStore {
   readonly #statements;
   readonly #regenerate: (request: RegenerateRequest) => RegenerateOutcome;
   readonly #insertAll: (batch: PendingInsert[]) => InsertOutcome[];
-  readonly #insertFirst: (row: ReturnType<typeof toRow>) => boolean;
+  readonly #insertFirst: (row: ReturnType<typeof toRow>, event: AuditEvent | undefined) => boolean;
+  readonly #delete: (id: string, now: number, event: AuditEvent | undefined) => boolean;
+  readonly #recordRefusals: (events: readonly AuditEvent[]) => void;
+  readonly #purgeAuditBatch: (cutoff: number) => number;
+  readonly #auditRetentionMs: number;
   #pending: PendingInsert[] = [];
   readonly #checkpointer: Checkpointer | undefined;
   readonly #releaseClaim: () => void;
@@ -218,10 +228,12 @@ export class SqliteTokenStore implements TokenStore {
       onBackgroundError = () => {},
       claim,
       expiredTokenRetentionMs = DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
+      auditRetentionMs = DEFAULT_AUDIT_RETENTION_MS,
       purgeEveryMs = DEFAULT_PURGE_EVERY_MS,
       expiredRowsReadPerPage = DEFAULT_EXPIRED_ROWS_READ_PER_PAGE,
     } = options;
     this.#retentionMs = expiredTokenRetentionMs;
+    this.#auditRetentionMs = auditRetentionMs;
     this.#expiredRowsReadPerPage = expiredRowsReadPerPage;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // Claimed before the database is even opened: a process that may not use it must not migrate it.
@@ -280,6 +292,40 @@ export class SqliteTokenStore implements TokenStore {
       count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
       // Reads the file (a small table), so a database that cannot be read answers unavailable.
       ping: db.prepare('SELECT count(*) FROM meta'),
+      // Newest first; `after` is the last seq of the previous page.
+      listEvents: db.prepare<
+        {
+          after: number | null;
+          type: string | null;
+          tokenId: string | null;
+          since: number | null;
+          until: number | null;
+          limit: number;
+        },
+        AuditEventRow & { seq: number }
+      >(
+        `SELECT * FROM audit_events
+         WHERE (@after IS NULL OR seq < @after)
+           AND (@type IS NULL OR type = @type)
+           AND (@tokenId IS NULL OR actor_token_id = @tokenId OR target_token_id = @tokenId)
+           AND (@since IS NULL OR time >= @since)
+           AND (@until IS NULL OR time < @until)
+         ORDER BY seq DESC LIMIT @limit`,
+      ),
+      insertEvent: db.prepare<AuditEventRow>(
+        `INSERT INTO audit_events (id, time, type, actor_token_id, actor_name, target_token_id, target_name, client_address, request_id, details, refusal_key)
+         VALUES (@id, @time, @type, @actor_token_id, @actor_name, @target_token_id, @target_name, @client_address, @request_id, @details, @refusal_key)`,
+      ),
+      mergeRefusal: db.prepare<AuditEventRow>(
+        `INSERT INTO audit_events (id, time, type, actor_token_id, actor_name, target_token_id, target_name, client_address, request_id, details, refusal_key)
+         VALUES (@id, @time, @type, @actor_token_id, @actor_name, @target_token_id, @target_name, @client_address, @request_id, @details, @refusal_key)
+         ON CONFLICT (refusal_key) DO UPDATE SET details = json_set(details, '$.count',
+           json_extract(details, '$.count') + json_extract(excluded.details, '$.count'))`,
+      ),
+      purgeEvents: db.prepare<{ cutoff: number; batch: number }>(
+        `DELETE FROM audit_events WHERE seq IN
+           (SELECT seq FROM audit_events WHERE time < @cutoff LIMIT @batch)`,
+      ),
       isBootstrapped: db.prepare<[], { key: string }>("SELECT key FROM meta WHERE key = 'bootstrapped'"),
       markBootstrapped: db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('bootstrapped', ?)"),
     };
@@ -322,6 +368,7 @@ export class SqliteTokenStore implements TokenStore {
           : 'already_regenerated';
       }
       statements.insert.run(toRow(request.replacement, request.replacementSecretDigest));
+      if (request.event !== undefined) statements.insertEvent.run(auditRow(request.event));
       return 'regenerated';
     }).immediate;
     this.#insertAll = db.transaction((batch: PendingInsert[]) =>
@@ -329,16 +376,29 @@ export class SqliteTokenStore implements TokenStore {
         const refused = refuseIssuer(pending.issuer, pending.row.expiresAt);
         if (refused !== undefined) return refused;
         statements.insert.run(pending.row);
+        if (pending.event !== undefined) statements.insertEvent.run(auditRow(pending.event));
         return 'inserted';
       }),
     ).immediate;
-    this.#insertFirst = db.transaction((row: ReturnType<typeof toRow>) => {
+    this.#insertFirst = db.transaction((row: ReturnType<typeof toRow>, event: AuditEvent | undefined) => {
       if (statements.isBootstrapped.get() !== undefined || (statements.count.get()?.count ?? 0) > 0)
         return false;
       statements.insert.run(row);
+      if (event !== undefined) statements.insertEvent.run(auditRow(event));
       statements.markBootstrapped.run(new Date().toISOString());
       return true;
     }).immediate;
+    this.#delete = db.transaction((id: string, now: number, event: AuditEvent | undefined) => {
+      const deleted = statements.delete.run({ id, now }).changes > 0;
+      if (deleted && event !== undefined) statements.insertEvent.run(auditRow(event));
+      return deleted;
+    }).immediate;
+    this.#recordRefusals = db.transaction((events: readonly AuditEvent[]) => {
+      for (const event of events) statements.mergeRefusal.run(auditRow(event, refusalKey(event)));
+    }).immediate;
+    this.#purgeAuditBatch = db.transaction(
+      (cutoff: number) => statements.purgeEvents.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
+    ).immediate;
     this.#purgeBatch = db.transaction(
       (cutoff: number) => statements.purge.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
     ).immediate;
@@ -385,9 +445,14 @@ export class SqliteTokenStore implements TokenStore {
    * transaction, so concurrent creates share one fsync instead of queueing behind one each. Each
    * promise resolves only once its row is durably committed.
    */
-  insert(token: TokenRecord, secretDigest: Buffer, issuer?: Issuer): Promise<InsertOutcome> {
+  insert(
+    token: TokenRecord,
+    secretDigest: Buffer,
+    issuer?: Issuer,
+    event?: AuditEvent,
+  ): Promise<InsertOutcome> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ row: toRow(token, secretDigest), issuer, resolve, reject });
+      this.#pending.push({ row: toRow(token, secretDigest), issuer, event, resolve, reject });
       if (this.#pending.length === 1) setImmediate(() => this.#commitPending());
     });
   }
@@ -416,8 +481,8 @@ export class SqliteTokenStore implements TokenStore {
     }
   }
 
-  async insertFirst(token: TokenRecord, secretDigest: Buffer): Promise<boolean> {
-    return guarded(() => this.#insertFirst(toRow(token, secretDigest)));
+  async insertFirst(token: TokenRecord, secretDigest: Buffer, event?: AuditEvent): Promise<boolean> {
+    return guarded(() => this.#insertFirst(toRow(token, secretDigest), event));
   }
 
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {
@@ -440,10 +505,15 @@ export class SqliteTokenStore implements TokenStore {
    * for more than one. Stops early when the store closes.
    */
   async purgeExpired(now: Date): Promise<number> {
-    const cutoff = now.getTime() - this.#retentionMs;
+    const purged = await this.#purgeInBatches(this.#purgeBatch, now.getTime() - this.#retentionMs);
+    await this.#purgeInBatches(this.#purgeAuditBatch, now.getTime() - this.#auditRetentionMs);
+    return purged;
+  }
+
+  async #purgeInBatches(purgeBatch: (cutoff: number) => number, cutoff: number): Promise<number> {
     let purged = 0;
     while (!this.#closing) {
-      const deleted = guarded(() => this.#purgeBatch(cutoff));
+      const deleted = guarded(() => purgeBatch(cutoff));
       purged += deleted;
       if (deleted < PURGE_BATCH_SIZE) break;
       await new Promise((resolve) => setImmediate(resolve));
@@ -451,8 +521,30 @@ export class SqliteTokenStore implements TokenStore {
     return purged;
   }
 
-  async delete(id: string, now: Date): Promise<boolean> {
-    return guarded(() => this.#statements.delete.run({ id, now: now.getTime() })).changes > 0;
+  async delete(id: string, now: Date, event?: AuditEvent): Promise<boolean> {
+    return guarded(() => this.#delete(id, now.getTime(), event));
+  }
+
+  async recordRefusals(events: readonly AuditEvent[]): Promise<void> {
+    if (events.length > 0) guarded(() => this.#recordRefusals(events));
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditPage> {
+    const rows = guarded(() =>
+      this.#statements.listEvents.all({
+        after: query.after ?? null,
+        type: query.type ?? null,
+        tokenId: query.tokenId ?? null,
+        since: query.since?.getTime() ?? null,
+        until: query.until?.getTime() ?? null,
+        limit: query.limit + 1,
+      }),
+    );
+    const events = rows.slice(0, query.limit);
+    return {
+      events: events.map(toAuditEvent),
+      next: rows.length > query.limit ? events.at(-1)?.seq : undefined,
+    };
   }
 
   async regenerate(request: RegenerateRequest): Promise<RegenerateOutcome> {

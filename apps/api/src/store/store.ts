@@ -1,7 +1,7 @@
 // TokenStore: the persistence boundary. Async, so a networked store (PostgreSQL) can stand in for SQLite unchanged.
-import type { TokenRecord } from '../model.js';
+import type { AuditEvent, AuditEventType, TokenRecord } from '../model.js';
 
-export type { TokenRecord };
+export type { AuditEvent, TokenRecord };
 
 /**
  * `sole`: this process must be the database's only server, as an in-process cache of what the
@@ -34,7 +34,12 @@ export interface StoreOptions {
   claim?: Claim;
   /** How long a token stays stored once expired (or replaced, once its grace period ends) before it is purged. */
   expiredTokenRetentionMs?: number;
+  /** How long an audit event is kept before it is purged (AUDIT_RETENTION). */
+  auditRetentionMs?: number;
 }
+
+/** AUDIT_RETENTION's default: 90 days. */
+export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 
 /** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
 export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -95,12 +100,37 @@ export interface RegenerateRequest {
   existingTokenExpiresAt: Date;
   replacement: TokenRecord;
   replacementSecretDigest: Buffer;
+  /** Written in the same transaction, if and only if the token is regenerated. */
+  event?: AuditEvent;
 }
 
 /** A token was used (authenticated a request, or was verified) at `at`. */
 export interface TokenUse {
   id: string;
   at: Date;
+}
+
+/** A place in the audit trail's order, newest first; a page starts after one. Opaque outside the store. */
+export type AuditPosition = number;
+
+/** Which audit events to list, newest first. */
+export interface AuditQuery {
+  limit: number;
+  /** Start after this place (the previous page's `next`). */
+  after?: AuditPosition;
+  type?: AuditEventType;
+  /** Events whose actor or target is this token. */
+  tokenId?: string;
+  /** At or after. */
+  since?: Date;
+  /** Before. */
+  until?: Date;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Where the next page starts, when more may follow. */
+  next?: AuditPosition;
 }
 
 export type RegenerateOutcome =
@@ -118,14 +148,21 @@ export type RegenerateOutcome =
 export interface TokenStore {
   /**
    * Stores a new token, if `issuer` (when given) is still live when the write commits and does not
-   * expire before the token.
+   * expire before the token. `event`, when given, is written in the same transaction: it exists if
+   * and only if the token does.
    */
-  insert(token: TokenRecord, secretDigest: Buffer, issuer?: Issuer): Promise<InsertOutcome>;
+  insert(
+    token: TokenRecord,
+    secretDigest: Buffer,
+    issuer?: Issuer,
+    event?: AuditEvent,
+  ): Promise<InsertOutcome>;
   /**
    * Stores the bootstrap token, once in the life of the store: false when the store has ever had
-   * tokens, even if all were deleted since, so a revoked bootstrap secret never comes back.
+   * tokens, even if all were deleted since, so a revoked bootstrap secret never comes back. `event`
+   * as for insert.
    */
-  insertFirst(token: TokenRecord, secretDigest: Buffer): Promise<boolean>;
+  insertFirst(token: TokenRecord, secretDigest: Buffer, event?: AuditEvent): Promise<boolean>;
   /** The token whose secret has this digest, expired or not: the caller decides what expiry means. */
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
   findById(id: string, now: Date): Promise<TokenRecord | undefined>;
@@ -135,8 +172,8 @@ export interface TokenStore {
    * through the pages skips nothing that existed when it started.
    */
   list(options: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage>;
-  /** Whether a live token with this id existed (and now does not). */
-  delete(id: string, now: Date): Promise<boolean>;
+  /** Whether a live token with this id existed (and now does not); `event` is written if it did, in the same transaction. */
+  delete(id: string, now: Date, event?: AuditEvent): Promise<boolean>;
   /**
    * In one transaction: if the issuer is still live and does not expire before the replacement,
    * and the token is live and not yet regenerated, cut its expiry to the grace period, mark it
@@ -150,8 +187,17 @@ export interface TokenStore {
    */
   recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void>;
   /**
+   * Writes refused authentications, merged per client address and UTC minute: an `auth.refused`
+   * event for an address and minute that already has one adds its `details.count` to it (keeping the
+   * first one's id, time and request id), so a flood grows the trail by one event a minute per address.
+   */
+  recordRefusals(events: readonly AuditEvent[]): Promise<void>;
+  /** A page of audit events, newest first (the order they were written in), that match `query`. */
+  listAuditEvents(query: AuditQuery): Promise<AuditPage>;
+  /**
    * Deletes the tokens that expired more than the store's retention period before `now`, a small
-   * batch per transaction; resolves with how many. Stores also run it in the background.
+   * batch per transaction, and the audit events older than the audit retention; resolves with how
+   * many tokens. Stores also run it in the background.
    */
   purgeExpired(now: Date): Promise<number>;
   count(): Promise<number>;

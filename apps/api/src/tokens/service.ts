@@ -1,7 +1,8 @@
 // The token rules: who a secret belongs to, what a caller may create or rotate, and the first (bootstrap) token.
 import { randomUUID } from 'node:crypto';
-import type { TokenRecord } from '../model.js';
-import type { ListPosition, OutlivesIssuer, TokenStore } from '../store/store.js';
+import type { AuditEvent, Provenance, TokenRecord } from '../model.js';
+import type { AuditPage, AuditQuery, ListPosition, OutlivesIssuer, TokenStore } from '../store/store.js';
+import { auditEvent, grantsOf, RefusalCounter, tokenRef } from './audit.js';
 import {
   allCapabilities,
   assertGrantable,
@@ -21,7 +22,7 @@ export type Clock = () => Date;
 export type Caller = TokenRecord;
 
 /** Where a page of the listing starts: after this place in the store's order. */
-export type { ListPosition };
+export type { AuditPage, AuditQuery, ListPosition };
 
 export const BOOTSTRAP_TOKEN_NAME = 'bootstrap-admin';
 
@@ -111,20 +112,37 @@ export class TokenService {
   /** Bumped whenever an entry is dropped: a store read that started before must not be cached. */
   #forgetEpoch = 0;
   readonly #usage: UsageRecorder;
+  readonly #refusals: RefusalCounter;
+  readonly #onAuditEvent: (event: AuditEvent) => void;
 
   constructor(deps: {
     store: TokenStore;
     catalog: CapabilityCatalog;
     clock: Clock;
     authCacheSize?: number;
-    /** Told when writing last-use times failed; they are retried. */
+    /** Told when background writes (last-use times, refusal counts) failed. */
     onBackgroundError?: (err: Error) => void;
+    /** Told of each audit event once it is committed, to log it. */
+    onAuditEvent?: (event: AuditEvent) => void;
   }) {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#clock = deps.clock;
     this.#cacheSize = deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE;
-    this.#usage = new UsageRecorder(deps.store, deps.onBackgroundError ?? (() => {}));
+    const onBackgroundError = deps.onBackgroundError ?? (() => {});
+    this.#onAuditEvent = deps.onAuditEvent ?? (() => {});
+    this.#usage = new UsageRecorder(deps.store, onBackgroundError);
+    this.#refusals = new RefusalCounter(deps.store, this.#onAuditEvent, onBackgroundError);
+  }
+
+  /** Counts an authentication refused (no, malformed or unknown secret) for the audit trail. */
+  countRefusedAuthentication(provenance: Provenance): void {
+    this.#refusals.count(provenance, this.#clock());
+  }
+
+  /** Writes what is queued in the background (last uses, refusal counts); a clean stop calls it. */
+  async flush(): Promise<void> {
+    await Promise.all([this.#usage.flush(), this.#refusals.flush()]);
   }
 
   /** The live token a secret belongs to, noting its use; undefined when it is unknown or has expired. */
@@ -195,17 +213,27 @@ export class TokenService {
   }
 
   /** Creates a token holding at most what `caller` holds; the answer is the only place its secret appears. */
-  async createToken(caller: Caller, request: TokenRequest): Promise<IssuedToken> {
+  async createToken(caller: Caller, request: TokenRequest, provenance?: Provenance): Promise<IssuedToken> {
     this.#assertFuture(['expiresAt'], request.expiresAt);
     const token = this.#newToken(caller, request, { expiresAt: request.expiresAt, field: ['expiresAt'] });
     const secret = generateSecret();
-    const outcome = await this.#store.insert(token, digestSecret(secret), {
-      id: caller.id,
-      now: this.#clock(),
+    const event = auditEvent('token.created', {
+      time: token.createdAt,
+      actor: tokenRef(caller),
+      target: tokenRef(token),
+      provenance,
+      details: grantsOf(token),
     });
+    const outcome = await this.#store.insert(
+      token,
+      digestSecret(secret),
+      { id: caller.id, now: this.#clock() },
+      event,
+    );
     if (outcome === 'issuer_gone') throw callerGone();
     // The caller's expiry was cut (regenerated) since it was authenticated.
     if (isOutlivesIssuer(outcome)) throw outlivesCaller(['expiresAt'], outcome.outlivesIssuer);
+    this.#onAuditEvent(event);
     return { token, secret };
   }
 
@@ -213,6 +241,11 @@ export class TokenService {
     const token = await this.#store.findById(canonicalId(id), this.#clock());
     if (token === undefined) throw notFound(id);
     return token;
+  }
+
+  /** A page of the audit trail, newest first. */
+  async auditEvents(query: AuditQuery): Promise<AuditPage> {
+    return this.#store.listAuditEvents(query);
   }
 
   /** The caller's own token as stored now; refused as unauthenticated if it is gone since it was authenticated. */
@@ -245,13 +278,25 @@ export class TokenService {
     } while (next !== undefined);
   }
 
-  async deleteToken(requestedId: string): Promise<void> {
+  /** Deletes a live token; `by` names who asked, for the audit trail. */
+  async deleteToken(requestedId: string, by?: { caller: Caller; provenance: Provenance }): Promise<void> {
     const id = canonicalId(requestedId);
+    const now = this.#clock();
+    // Read first for the event's target name; a token deleted meanwhile is then not found by the delete.
+    const target = await this.#store.findById(id, now);
+    if (target === undefined) throw notFound(id);
+    const event = auditEvent('token.deleted', {
+      time: now,
+      actor: by === undefined ? null : tokenRef(by.caller),
+      target: tokenRef(target),
+      provenance: by?.provenance,
+    });
     // Forget before (a read racing the change is not cached) and after (one that cached meanwhile is dropped).
     this.#forget(id);
-    const deleted = await this.#store.delete(id, this.#clock());
+    const deleted = await this.#store.delete(id, now, event);
     this.#forget(id);
     if (!deleted) throw notFound(id);
+    this.#onAuditEvent(event);
   }
 
   /**
@@ -259,7 +304,12 @@ export class TokenService {
    * `existingTokenExpiresAt`. The caller must hold everything the replacement gets, copied or not:
    * it receives the replacement's secret.
    */
-  async regenerateToken(caller: Caller, requestedId: string, rotation: Rotation): Promise<IssuedToken> {
+  async regenerateToken(
+    caller: Caller,
+    requestedId: string,
+    rotation: Rotation,
+    provenance?: Provenance,
+  ): Promise<IssuedToken> {
     const id = canonicalId(requestedId);
     const old = await this.#store.findById(id, this.#clock());
     if (old === undefined) throw notFound(id);
@@ -293,6 +343,16 @@ export class TokenService {
         : this.#newToken(caller, old, expiry);
 
     const secret = generateSecret();
+    const event = auditEvent('token.regenerated', {
+      time: replacement.createdAt,
+      actor: tokenRef(caller),
+      target: tokenRef(old),
+      provenance,
+      details: {
+        existingTokenExpiresAt: rotation.existingTokenExpiresAt.toISOString(),
+        replacement: { ...tokenRef(replacement), ...grantsOf(replacement) },
+      },
+    });
     this.#forget(id);
     const outcome = await this.#store.regenerate({
       id,
@@ -301,6 +361,7 @@ export class TokenService {
       existingTokenExpiresAt: rotation.existingTokenExpiresAt,
       replacement,
       replacementSecretDigest: digestSecret(secret),
+      event,
     });
     this.#forget(id); // its expiry has changed
     if (outcome === 'issuer_gone') throw callerGone();
@@ -314,6 +375,7 @@ export class TokenService {
         ['id'],
       );
     }
+    this.#onAuditEvent(event);
     return { token: replacement, secret };
   }
 
@@ -329,7 +391,13 @@ export class TokenService {
       BOOTSTRAP_TOKEN_NAME,
       'Created at first start; holds every capability. Create narrower tokens with it.',
     );
-    if (!(await this.#store.insertFirst(token, digestSecret(value)))) return undefined;
+    const event = auditEvent('token.bootstrapped', {
+      time: token.createdAt,
+      target: tokenRef(token),
+      details: { ...grantsOf(token), secret: secret === undefined ? 'generated' : 'BOOTSTRAP_TOKEN' },
+    });
+    if (!(await this.#store.insertFirst(token, digestSecret(value), event))) return undefined;
+    this.#onAuditEvent(event);
     return secret === undefined ? { generatedSecret: value } : {};
   }
 
@@ -340,7 +408,12 @@ export class TokenService {
   async recoverAdmin(name: string, description: string): Promise<IssuedToken> {
     const token = this.#adminToken(name, description);
     const secret = generateSecret();
-    const outcome = await this.#store.insert(token, digestSecret(secret));
+    const event = auditEvent('token.recovered', {
+      time: token.createdAt,
+      target: tokenRef(token),
+      details: grantsOf(token),
+    });
+    const outcome = await this.#store.insert(token, digestSecret(secret), undefined, event);
     // Without an issuer nothing can refuse the insert.
     if (outcome !== 'inserted')
       throw new Error(`recoverAdmin: unexpected insert outcome ${JSON.stringify(outcome)}`);

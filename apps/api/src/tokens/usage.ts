@@ -1,6 +1,7 @@
 // When each token was last used (apiLastUsed): noted on every use, written at most once a minute per token, in batches off the request path.
 import type { TokenRecord } from '../model.js';
 import type { TokenStore, TokenUse } from '../store/store.js';
+import { DelayedWrite } from './delayedWrite.js';
 
 /** A token's last use is written at most this often. */
 export const USE_RECORD_INTERVAL_MS = 60_000;
@@ -22,8 +23,7 @@ export class UsageRecorder {
   #pending = new Map<string, TokenUse>();
   /** When a use of each token was last queued here (Unix ms); entries older than the interval are dropped. */
   readonly #queuedAt = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<void> | undefined;
+  readonly #writer = new DelayedWrite(USE_FLUSH_DELAY_MS, () => this.#writePending());
 
   constructor(store: TokenStore, onError: (err: Error) => void) {
     this.#store = store;
@@ -39,39 +39,27 @@ export class UsageRecorder {
     if (at.getTime() - last < USE_RECORD_INTERVAL_MS) return;
     this.#queuedAt.set(token.id, at.getTime());
     this.#pending.set(token.id, { id: token.id, at });
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.flush();
-    }, USE_FLUSH_DELAY_MS);
-    // Queued uses alone do not keep the process alive; a clean stop flushes them.
-    this.#timer.unref();
+    this.#writer.schedule();
   }
 
   /** Writes every queued use now; resolves once they are committed (or have failed and been queued again). */
-  async flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    while (this.#writing !== undefined) await this.#writing;
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  async #writePending(): Promise<void> {
     if (this.#pending.size === 0) return;
     const uses = [...this.#pending.values()];
     this.#pending = new Map();
-    this.#writing = this.#store
-      .recordUses(uses, USE_RECORD_INTERVAL_MS)
-      .catch((err: unknown) => {
-        // Queued again (unless a later use of the same token took its place) and retried.
-        for (const use of uses) if (!this.#pending.has(use.id)) this.#pending.set(use.id, use);
-        this.#schedule();
-        this.#onError(err instanceof Error ? err : new Error(String(err)));
-      })
-      .finally(() => {
-        this.#writing = undefined;
-      });
-    await this.#writing;
+    try {
+      await this.#store.recordUses(uses, USE_RECORD_INTERVAL_MS);
+    } catch (err) {
+      // Queued again (unless a later use of the same token took its place) and retried.
+      for (const use of uses) if (!this.#pending.has(use.id)) this.#pending.set(use.id, use);
+      this.#writer.schedule();
+      this.#onError(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     const newest = Math.max(...uses.map((use) => use.at.getTime()));
     for (const [id, queuedAt] of this.#queuedAt) {
       if (newest - queuedAt >= USE_RECORD_INTERVAL_MS) this.#queuedAt.delete(id);
