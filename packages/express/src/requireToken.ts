@@ -9,6 +9,7 @@ import {
 } from '@api-tokens/client';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { readBearer } from './bearer.js';
+import { invalidName } from './names.js';
 import { cacheKey, VerdictCache } from './verdictCache.js';
 
 declare global {
@@ -60,9 +61,6 @@ class TokenServiceUnavailable extends Error {
   }
 }
 
-/** Why the guard answers 400: the token service refused the capabilities this request names. */
-class RequirementRefused extends Error {}
-
 const VERDICT_CODES = new Set(['VALID', 'INSUFFICIENT_CAPABILITIES', 'EXPIRED', 'NOT_FOUND', 'RATE_LIMITED']);
 
 /** The answer's body when it has the shape of a verdict; anything else is the token service misbehaving. */
@@ -87,10 +85,11 @@ function messageOf(error: unknown): string | undefined {
  * Express middleware: reads the request's bearer token, asks the token service whether it is live
  * and holds what `require` says (`POST /tokens/verify`), and either sets `req.apiToken` and calls
  * `next()`, or answers `{code, message}` itself: 401 (no token, unknown, revoked or expired), 403
- * (missing capabilities, each named), 429 (the token is over its rate limit), 400 (the request names
- * a dataset or view the token service refuses) or 503 (no verdict from the token service: it cannot be
- * reached, is too slow, fails, or refuses this service's own token). It never lets a request through
- * without a VALID verdict.
+ * (missing capabilities, each named), 429 (the token is over its rate limit), 400 (`require`, computed
+ * from the request, names a dataset or view that cannot exist) or 503 (no verdict from the token
+ * service: it cannot be reached, is too slow, fails, or refuses this service's own token). A `require`
+ * that throws, or that the token service refuses as malformed, goes to `next(err)`. It never lets a
+ * request through without a VALID verdict.
  */
 export function requireToken(options: RequireTokenOptions): RequestHandler {
   const { baseUrl, serviceToken, require: requirement, timeoutMs = 5000, realm = 'api-tokens' } = options;
@@ -103,6 +102,10 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
     );
   }
   if (!(timeoutMs > 0)) throw new TypeError('requireToken: timeoutMs must be a number above 0');
+  if (typeof requirement === 'object') {
+    const invalid = invalidName(requirement);
+    if (invalid !== undefined) throw new TypeError(`requireToken: require: ${invalid}`);
+  }
   // Its own client: two guards with different token services or service tokens never share settings.
   const client: Client = createClient({ baseUrl, auth: serviceToken });
   const cache = new VerdictCache(options.cacheTtlMs ?? 0, options.cacheMaxEntries ?? 10_000);
@@ -156,9 +159,12 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
         `the token service refused this service's own token (HTTP ${status}): the serviceToken must be live and hold apiTokens: read`,
       );
     }
-    const message = messageOf(error);
-    if (status === 400 && typeof requirement === 'function' && message?.startsWith('body.require')) {
-      throw new RequirementRefused(message);
+    if (status === 400) {
+      // Names are checked before sending, so the route's require itself is wrong (an unknown capability
+      // or action, say): a bug for the application's error handler, not the client's doing.
+      throw new Error(
+        `requireToken: the token service refused the verification of this route's require (HTTP 400): ${messageOf(error) ?? 'no message'}`,
+      );
     }
     throw new TokenServiceUnavailable(
       `the token service answered HTTP ${status}`,
@@ -179,6 +185,10 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
       });
     }
     const required = typeof requirement === 'function' ? await requirement(req) : requirement;
+    const invalid = invalidName(required);
+    // Computed from the request (a dataset in the path, say): the client asked for something that cannot exist.
+    if (invalid !== undefined)
+      return refuse(res, 400, `this request names a dataset or view that cannot exist: ${invalid}`);
 
     let verdict: ApiTokenVerdict;
     try {
@@ -188,9 +198,6 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
         return refuse(res, 503, `cannot check the bearer token: ${err.message}; retry later`, {
           'Retry-After': err.retryAfter,
         });
-      }
-      if (err instanceof RequirementRefused) {
-        return refuse(res, 400, `this request names something the token service refuses: ${err.message}`);
       }
       throw err;
     }

@@ -11,6 +11,7 @@ import {
   createApiToken,
   createClient,
   deleteApiToken,
+  type RequiredCapabilities,
 } from '@api-tokens/client';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -100,6 +101,15 @@ async function startConsumer(guard: Omit<RequireTokenOptions, 'require'>): Promi
       require: () => {
         throw new Error('the route could not say what it needs');
       },
+    }),
+    answer,
+  );
+  app.get(
+    '/misconfigured',
+    requireToken({
+      ...guard,
+      // A capability the spec does not know: the token service refuses the verification as malformed.
+      require: () => ({ orgCapabilities: { teleport: ['read'] } }) as RequiredCapabilities,
     }),
     answer,
   );
@@ -267,15 +277,32 @@ describe('requireToken refuses with 403', () => {
 });
 
 describe('requireToken answers other refusals', () => {
-  it('400 when the request names a dataset the token service refuses, naming it', async () => {
+  it('400 when the request names a dataset that cannot exist, even for a token holding dataset *', async () => {
     const everywhere = await tokens.create({
       name: 'star2',
       datasetCapabilities: { '*': { ingest: ['create'] } },
     });
+    const before = consumer.handled();
     const answer = await call(consumer, 'POST', '/ingest/-bad', `Bearer ${everywhere.token}`);
     expect(answer.status).toBe(400);
-    expect(answer.body.code).toBe(400);
-    expect(answer.body.message).toMatch(/^this request names something the token service refuses: .*-bad/);
+    expect(answer.body).toEqual({
+      code: 400,
+      message:
+        "this request names a dataset or view that cannot exist: \"-bad\" is not a valid dataset name: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit, or '*' for every dataset",
+    });
+    expect(consumer.handled()).toBe(before);
+  });
+
+  it("hands a require the token service refuses as malformed to Express's error handling, letting nothing through", async () => {
+    const bare = await tokens.create({ name: 'bare3' });
+    const before = consumer.handled();
+    const answer = await call(consumer, 'GET', '/misconfigured', `Bearer ${bare.token}`);
+    expect(answer.status).toBe(500);
+    expect(answer.body.message).toMatch(
+      /^consumer error handler: requireToken: the token service refused the verification of this route's require \(HTTP 400\): body\.require\.orgCapabilities/,
+    );
+    expect(answer.body.message).not.toContain(bare.token);
+    expect(consumer.handled()).toBe(before);
   });
 
   it("hands a failing require function's error to Express, letting nothing through", async () => {
