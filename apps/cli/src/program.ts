@@ -165,7 +165,9 @@ export function createProgram(io: Io): Command {
       show(command, data);
     });
 
-  const tokens = program.command('tokens').description('list, read, create, regenerate and delete tokens');
+  const tokens = program
+    .command('tokens')
+    .description('list, read, create, regenerate, delete and verify tokens');
 
   tokens
     .command('list')
