@@ -1,70 +1,18 @@
-// Packs the built guard and the client it depends on, installs both into a scratch project outside the
-// workspace with Express, and runs the README's example and a TypeScript nodenext check as a consumer would.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  installInScratch,
+  type Packed,
+  pack,
+  run,
+  workspaceVersion,
+} from '../../client/test/scratchProject.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const clientDir = fileURLToPath(new URL('../../client', import.meta.url));
-const workspaceRoot = fileURLToPath(new URL('../../..', import.meta.url));
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-// npm passes its own settings to the scripts it runs (npm_config_*, npm_package_*); an npm started from this test
-// would take them (a workspace prefix, say) and install into the workspace, so the scratch project gets a clean set.
-function cleanEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name]) => !/^npm_(config|package|lifecycle)_/i.test(name) || name === 'npm_config_cache',
-    ),
-  );
-}
-
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { cwd, env: cleanEnvironment(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error && 'killed' in error && error.killed) {
-          reject(new Error(`timed out after ${timeoutMs} ms: ${command} ${args.join(' ')}\n${stderr}`));
-          return;
-        }
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** The version installed in the workspace, so the scratch install is the one already in npm's cache. */
-async function workspaceVersion(name: string): Promise<string> {
-  const manifest = JSON.parse(
-    await readFile(join(workspaceRoot, 'node_modules', name, 'package.json'), 'utf8'),
-  );
-  return `${name}@${manifest.version}`;
-}
-
-interface Packed {
-  filename: string;
-  files: { path: string }[];
-}
-
-async function pack(dir: string, destination: string): Promise<Packed> {
-  const packing = await run('npm', ['pack', '--json', '--pack-destination', destination], dir, 120_000);
-  expect(packing.code, packing.stderr).toBe(0);
-  // Lifecycle scripts may print before the JSON; the report is the last top-level array.
-  const [packed] = JSON.parse(packing.stdout.slice(packing.stdout.indexOf('[\n'))) as Packed[];
-  return packed as Packed;
-}
-
 let scratch: string;
 let packed: Packed;
 
@@ -72,28 +20,13 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'api-tokens-express-consumer-'));
   packed = await pack(packageDir, scratch);
   const client = await pack(clientDir, scratch);
-  await writeFile(
-    join(scratch, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
-  );
-  const install = await run(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--no-package-lock',
-      join(scratch, client.filename),
-      join(scratch, packed.filename),
-      await workspaceVersion('express'),
-      await workspaceVersion('@types/express'),
-      await workspaceVersion('typescript'),
-    ],
-    scratch,
-    300_000,
-  );
-  expect(install.code, install.stderr).toBe(0);
+  await installInScratch(scratch, [
+    join(scratch, client.filename),
+    join(scratch, packed.filename),
+    await workspaceVersion('express'),
+    await workspaceVersion('@types/express'),
+    await workspaceVersion('typescript'),
+  ]);
 }, 420_000);
 
 afterAll(async () => {
