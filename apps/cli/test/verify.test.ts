@@ -1,28 +1,18 @@
-// api-tokens tokens verify as a process against a real server: every verdict, both outputs, every exit code.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ApiTokenVerdict, CreateApiTokenResponse } from '@api-tokens/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from '../../api/test/process.js';
-import { freshHome, runCli } from './run.js';
+import { describe, expect, it } from 'vitest';
+import { freshHome, runCli, useServer } from './run.js';
 
 const ADMIN = 'cli-verify-test-admin-0123456789abcdefghijklmnop';
 const UNKNOWN = `xaat-${'0'.repeat(43)}`;
-let dir: string;
-let server: ServerProcess;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'api-tokens-cli-verify-'));
-  server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN: ADMIN });
-}, PROCESS_TEST_TIMEOUT_MS);
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, PROCESS_TEST_TIMEOUT_MS);
+const server = useServer(ADMIN);
 
 /** The CLI against the test server as `token` (the admin by default), `stdin` its standard input. */
 const cli = (args: string[], { token = ADMIN, stdin = '' }: { token?: string; stdin?: string } = {}) =>
-  runCli(['--url', server.baseUrl, ...args], { home: freshHome(), stdin, env: { API_TOKENS_TOKEN: token } });
+  runCli(['--url', server().baseUrl, ...args], {
+    home: freshHome(),
+    stdin,
+    env: { API_TOKENS_TOKEN: token },
+  });
 
 async function create(args: string[]): Promise<CreateApiTokenResponse> {
   const result = await cli(['tokens', 'create', ...args]);
