@@ -77,3 +77,34 @@ export async function installInScratch(scratch: string, specs: string[]): Promis
   );
   expect(install.code, install.stderr).toBe(0);
 }
+
+/**
+ * Type-checks `source`, as consumer.ts, under TypeScript's nodenext resolution as a consumer
+ * project would (the scratch project's own TypeScript); fails with the compiler's output.
+ */
+export async function expectTypeChecks(scratch: string, source: string): Promise<void> {
+  await writeFile(
+    join(scratch, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        lib: ['es2023', 'dom'],
+        strict: true,
+        noEmit: true,
+        types: [],
+      },
+      files: ['consumer.ts'],
+    }),
+  );
+  await writeFile(join(scratch, 'consumer.ts'), source);
+  const tsc = await run(
+    process.execPath,
+    [join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+    scratch,
+    120_000,
+  );
+  expect(tsc.stdout + tsc.stderr).toBe('');
+  expect(tsc.code).toBe(0);
+}
