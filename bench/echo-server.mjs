@@ -63,6 +63,9 @@ if (store === undefined) {
   app.get('/v2/tokens/:id', (req, res) => {
     res.json({ ...token, id: req.params.id });
   });
+  app.post('/v2/tokens/verify', (_req, res) => {
+    res.json({ valid: true, code: 'VALID', token });
+  });
 } else {
   app.post('/v2/tokens', async (req, res) => {
     const created = { ...token, ...req.body, id: randomUUID(), createdAt: new Date() };

@@ -1,5 +1,6 @@
 // `npm run bench`: the real server against a bare Express echo and against the floor (bench/floor-server.mjs),
-// A/B/A/B in one run, and against a 1,000,000-token store. `-- --store=postgres`: on PostgreSQL (bench/postgres.mjs).
+// A/B/A/B in one run, and against a 1,000,000-token store; verify (POST /v2/tokens/verify) beside the
+// authenticated read. `-- --store=postgres`: create and read on PostgreSQL instead (bench/postgres.mjs).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -100,6 +101,9 @@ async function main() {
   const reader = await createToken(empty.url, readerBody);
   const floorReader = await createToken(floor.url, readerBody);
   const storedReader = await createToken(stored.url, readerBody);
+  // What a receiving service asks: may this shipper ingest into logs-prod? (VALID)
+  const shipper = await createToken(empty.url, JSON.parse(createBody));
+  const storedShipper = await createToken(stored.url, JSON.parse(createBody));
   const create = {
     method: 'POST',
     path: '/v2/tokens',
@@ -111,6 +115,16 @@ async function main() {
     path: `/v2/tokens/${token.id}`,
     headers: { authorization: `Bearer ${token.token}` },
   });
+  const verify = (caller, verified) => ({
+    method: 'POST',
+    path: '/v2/tokens/verify',
+    headers: { authorization: `Bearer ${caller.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      token: verified.token,
+      require: { datasetCapabilities: { 'logs-prod': { ingest: ['create'] } } },
+    }),
+  });
+  const echoVerify = verify(reader, shipper);
   const echoRead = {
     method: 'GET',
     path: `/v2/tokens/${reader.id}`,
@@ -127,6 +141,9 @@ async function main() {
     [floor, read(floorReader)],
     [empty, read(reader)],
     [stored, read(storedReader)],
+    [echo, echoVerify],
+    [empty, verify(reader, shipper)],
+    [stored, verify(storedReader, storedShipper)],
   ]) {
     await measure(server, request, 2);
   }
@@ -140,6 +157,9 @@ async function main() {
     floorRead: [],
     read: [],
     storedRead: [],
+    echoVerify: [],
+    verify: [],
+    storedVerify: [],
   };
   const rssAfterRound = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -151,6 +171,9 @@ async function main() {
     samples.floorRead.push(await measure(floor, read(floorReader)));
     samples.read.push(await measure(empty, read(reader)));
     samples.storedRead.push(await measure(stored, read(storedReader)));
+    samples.echoVerify.push(await measure(echo, echoVerify));
+    samples.verify.push(await measure(empty, verify(reader, shipper)));
+    samples.storedVerify.push(await measure(stored, verify(storedReader, storedShipper)));
     rssAfterRound.push(rssKiB(empty.child.pid));
     console.log(`round ${round}/${ROUNDS} done`);
   }
@@ -169,6 +192,10 @@ async function main() {
     ['floor GET /v2/tokens/{id}', s.floorRead, s.echoRead, s.floorRead],
     ['api GET /v2/tokens/{id} (authenticated read)', s.read, s.echoRead, s.floorRead],
     ['api GET /v2/tokens/{id}, 1M tokens stored', s.storedRead, s.echoRead, s.floorRead],
+    // The floor has no verify route: its column is left empty for these rows.
+    ['echo POST /v2/tokens/verify', s.echoVerify, s.echoVerify, undefined],
+    ['api POST /v2/tokens/verify (VALID)', s.verify, s.echoVerify, undefined],
+    ['api POST /v2/tokens/verify, 1M tokens stored', s.storedVerify, s.echoVerify, undefined],
   ];
   console.log(
     '\n| endpoint | requests/s | p50 ms | p99 ms | errors | req/s vs echo | req/s vs floor | p99 vs echo |',
@@ -177,10 +204,15 @@ async function main() {
   for (const [label, result, echoed, floored] of rows) {
     console.log(
       `| ${label} | ${fmt(result.rps)} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ${result.errors} | ` +
-        `${fmt(result.rps / echoed.rps, 2)}× | ${fmt(result.rps / floored.rps, 2)}× | ` +
+        `${fmt(result.rps / echoed.rps, 2)}× | ${floored === undefined ? '—' : `${fmt(result.rps / floored.rps, 2)}×`} | ` +
         `${fmt(result.p99 / Math.max(echoed.p99, 1), 2)}× |`,
     );
   }
+  console.log(
+    `\nverify beside the authenticated read: ${fmt(s.verify.rps / s.read.rps, 2)}× its requests/s, ` +
+      `${fmt(s.verify.p99 / Math.max(s.read.p99, 1), 2)}× its p99 (1M store: ${fmt(s.storedVerify.rps / s.storedRead.rps, 2)}×, ` +
+      `${fmt(s.storedVerify.p99 / Math.max(s.storedRead.p99, 1), 2)}×)`,
+  );
   const growth = (rssAfterRound.at(-1) - rssAfterRound[0]) / rssAfterRound[0];
   console.log(
     `\npeak RSS: ${fmt(peakRssMiB, 1)} MiB (empty store), ${fmt(storedPeakRssMiB, 1)} MiB (1M store); ` +

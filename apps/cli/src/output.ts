@@ -1,5 +1,5 @@
 // What the CLI prints: the API's answers as JSON for scripts, or readable tables for people.
-import type { ApiToken } from '@api-tokens/client';
+import type { ApiToken, ApiTokenVerdict } from '@api-tokens/client';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -91,4 +91,20 @@ export function printToken(write: Write, token: ApiToken): void {
 /** The secret of a token just created or regenerated: the only time it is ever shown. */
 export function printSecret(write: Write, secret: string): void {
   write(`\nSecret (shown once, store it now): ${secret}\n`);
+}
+
+/** A verification's verdict: its code, the token it is about (never a secret), each missing action. */
+export function printVerdict(write: Write, verdict: ApiTokenVerdict): void {
+  const fields: [string, string][] = [['Verdict', verdict.code]];
+  if ('token' in verdict) fields.push(['Token', `${verdict.token.id} (${verdict.token.name})`]);
+  if (verdict.code === 'INSUFFICIENT_CAPABILITIES') {
+    verdict.missing.forEach((action, index) => {
+      fields.push([index === 0 ? 'Missing' : '', action]);
+    });
+  }
+  if (verdict.code === 'RATE_LIMITED') fields.push(['Retry after', `${verdict.retryAfter} s`]);
+  const width = Math.max(...fields.map(([label]) => label.length)) + 2;
+  write(
+    `${fields.map(([label, value]) => `${(label ? `${label}:` : '').padEnd(width)}${value}`).join('\n')}\n`,
+  );
 }

@@ -13,7 +13,9 @@ import {
   getApiTokens,
   getCurrentApiToken,
   type RegenerateApiToken,
+  type RequiredCapabilities,
   regenerateApiToken,
+  verifyApiToken,
 } from '@api-tokens/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { apiClient, expectSuccess } from './api.js';
@@ -27,6 +29,7 @@ import {
   printSecret,
   printToken,
   printTokenList,
+  printVerdict,
   type Write,
 } from './output.js';
 
@@ -134,13 +137,11 @@ export function createProgram(io: Io): Command {
     )
     .action(async (_options, command: Command) => {
       const url = resolveUrl(globals(command).url, io.env);
-      const text = io.stdin.isTTY
-        ? await readHiddenLine(io, `Paste the token for ${url} (input hidden), then press Enter: `)
-        : await readAll(io.stdin, 'standard input');
-      const token = text.trim();
-      if (token === '' || /\s/.test(token)) {
-        throw usageError('login: expected one token on standard input, like: api-tokens login < token.txt');
-      }
+      const token = await readSecret(
+        io,
+        `Paste the token for ${url} (input hidden), then press Enter: `,
+        'login: expected one token on standard input, like: api-tokens login < token.txt',
+      );
       const { data } = await expectSuccess(url, getCurrentApiToken({ client: apiClient(url, token) }));
       const path = writeLogin(io.env, { url, token });
       io.stderr(`Logged in to ${url} as ${data.name} (${data.id}); the token is stored in ${path}\n`);
@@ -164,7 +165,9 @@ export function createProgram(io: Io): Command {
       show(command, data);
     });
 
-  const tokens = program.command('tokens').description('list, read, create, regenerate and delete tokens');
+  const tokens = program
+    .command('tokens')
+    .description('list, read, create, regenerate, delete and verify tokens');
 
   tokens
     .command('list')
@@ -302,6 +305,55 @@ export function createProgram(io: Io): Command {
       show(command, token, secret);
     });
 
+  tokens
+    .command('verify')
+    .description(
+      'check a token read from standard input: is it live, and does it hold what the flags require? ' +
+        '(POST /v2/tokens/verify; your own token needs apiTokens: read)',
+    )
+    .option('--org <grant>', 'require an organisation grant, like apiTokens=read (repeatable)', parseOrgGrant)
+    .option(
+      '--dataset <grant>',
+      'require a dataset grant, like logs-prod:ingest=create (repeatable)',
+      collectScoped('dataset'),
+    )
+    .option(
+      '--view <grant>',
+      'require a view grant, like errors:query=read (repeatable)',
+      collectScoped('view'),
+    )
+    .addHelpText(
+      'after',
+      '\nThe token to check comes from standard input (never the command line): api-tokens tokens verify < token.txt\n' +
+        'Exit codes: 0 the token is VALID; 1 any other verdict (INSUFFICIENT_CAPABILITIES, EXPIRED, NOT_FOUND,\n' +
+        'RATE_LIMITED) or a failure; 2 usage error; 4 your own token refused (401, 403).',
+    )
+    .action(
+      async (
+        options: { org?: ActionLists; dataset?: ScopedGrants; view?: ScopedGrants },
+        command: Command,
+      ) => {
+        const required: RequiredCapabilities = {
+          ...(options.org === undefined ? {} : { orgCapabilities: options.org }),
+          ...(options.dataset === undefined ? {} : { datasetCapabilities: options.dataset }),
+          ...(options.view === undefined ? {} : { viewCapabilities: options.view }),
+        } as RequiredCapabilities;
+        const secret = await readSecret(
+          io,
+          'Paste the token to verify (input hidden), then press Enter: ',
+          'tokens verify: expected one token on standard input, like: api-tokens tokens verify < token.txt',
+        );
+        const { url, client } = connect(command);
+        const body =
+          Object.keys(required).length === 0 ? { token: secret } : { token: secret, require: required };
+        const { data } = await expectSuccess(url, verifyApiToken({ client, body }));
+        if (format(command) === 'json') printJson(io.stdout, data);
+        else printVerdict(io.stdout, data);
+        // Scripts read the exit code: 1 for every verdict but VALID, the code on stderr too.
+        if (!data.valid) throw new CliError(`the token is not valid: ${data.code}`, EXIT.failure);
+      },
+    );
+
   program
     .command('admin')
     .description('operator commands that work on the database directly')
@@ -338,6 +390,14 @@ export function createProgram(io: Io): Command {
     });
 
   return program;
+}
+
+/** One secret from standard input, or typed at a terminal without echo; anything else is a usage error. */
+async function readSecret(io: Io, prompt: string, expected: string): Promise<string> {
+  const text = io.stdin.isTTY ? await readHiddenLine(io, prompt) : await readAll(io.stdin, 'standard input');
+  const secret = text.trim();
+  if (secret === '' || /\s/.test(secret)) throw usageError(expected);
+  return secret;
 }
 
 /** A create body from --from-json: a file, or '-' for standard input; it must be a JSON object. */

@@ -1,11 +1,17 @@
 // Runs the built CLI (dist/index.js) as a real process, with its own config directory and a clean environment.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PROCESS_EVENT_BOUND_MS } from '../../api/test/process.js';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  PROCESS_EVENT_BOUND_MS,
+  PROCESS_TEST_TIMEOUT_MS,
+  type ServerProcess,
+  startServer,
+} from '../../api/test/process.js';
 
 export const cliEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
@@ -13,6 +19,27 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * Starts a real api-tokens server on a fresh SQLite file, with `admin` as its bootstrap secret, before
+ * the file's tests, and stops it after them; the returned function gives the running server.
+ */
+export function useServer(admin: string): () => ServerProcess {
+  let dir: string;
+  let server: ServerProcess | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'api-tokens-cli-server-'));
+    server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN: admin });
+  }, PROCESS_TEST_TIMEOUT_MS);
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, PROCESS_TEST_TIMEOUT_MS);
+  return () => {
+    if (server === undefined) throw new Error('useServer: the server has not started');
+    return server;
+  };
 }
 
 /** A fresh XDG_CONFIG_HOME (and HOME) for one test: no login leaks from one case into another. */

@@ -1,29 +1,14 @@
 // The CLI at a real terminal (a pseudo-terminal from util-linux's script): hidden token input, tables by default.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROCESS_EVENT_BOUND_MS,
-  PROCESS_TEST_TIMEOUT_MS,
-  type ServerProcess,
-  startServer,
-} from '../../api/test/process.js';
-import { cliEntry, freshHome } from './run.js';
+import { describe, expect, it } from 'vitest';
+import { PROCESS_EVENT_BOUND_MS, PROCESS_TEST_TIMEOUT_MS } from '../../api/test/process.js';
+import { cliEntry, freshHome, useServer } from './run.js';
 
 const ADMIN = 'cli-terminal-admin-secret-0123456789abcdefghijk';
-let dir: string;
-let server: ServerProcess;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'api-tokens-cli-terminal-'));
-  server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN: ADMIN });
-}, PROCESS_TEST_TIMEOUT_MS);
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, PROCESS_TEST_TIMEOUT_MS);
+const server = useServer(ADMIN);
 
 /**
  * Runs `api-tokens args…` on a pseudo-terminal; `answer` is typed once the output shows `prompt`.
@@ -67,7 +52,7 @@ describe('api-tokens at a terminal', () => {
     'login asks for the token without echoing it, and commands print tables by default',
     async () => {
       const home = freshHome();
-      const login = await atTerminal(home, ['--url', server.baseUrl, 'login'], {
+      const login = await atTerminal(home, ['--url', server().baseUrl, 'login'], {
         prompt: /press Enter: /,
         answer: ADMIN,
       });

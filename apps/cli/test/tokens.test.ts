@@ -1,33 +1,22 @@
 // The CLI as a process against a real server: login, every token command, both outputs, every exit code.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiToken, CreateApiTokenResponse } from '@api-tokens/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from '../../api/test/process.js';
-import { cliEntry, freshHome, runCli } from './run.js';
+import { describe, expect, it } from 'vitest';
+import { cliEntry, freshHome, runCli, useServer } from './run.js';
 
 const ADMIN = 'cli-test-admin-secret-0123456789abcdefghijklmnop';
-let dir: string;
-let server: ServerProcess;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'api-tokens-cli-server-'));
-  server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN: ADMIN });
-}, PROCESS_TEST_TIMEOUT_MS);
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-}, PROCESS_TEST_TIMEOUT_MS);
+const server = useServer(ADMIN);
 
 /** The CLI against the test server, as `token` (the admin by default), in a home of its own. */
 const cli = (
   args: string[],
   { token = ADMIN, stdin, home = freshHome() }: { token?: string; stdin?: string; home?: string } = {},
 ) =>
-  runCli(['--url', server.baseUrl, ...args], {
+  runCli(['--url', server().baseUrl, ...args], {
     home,
     stdin,
     env: token === '' ? {} : { API_TOKENS_TOKEN: token },
@@ -57,12 +46,12 @@ describe('api-tokens login, whoami, logout', () => {
     const path = join(home, 'config', 'api-tokens', 'config.json');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(join(path, '..')).mode & 0o777).toBe(0o700);
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ url: server.baseUrl, token: ADMIN });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ url: server().baseUrl, token: ADMIN });
 
     // No --url and no token in the environment: both come from the login.
     const whoami = await runCli(['whoami', '--output', 'table'], { home });
     expect(whoami.code).toBe(0);
-    expect(whoami.stdout).toContain(`Server: ${server.baseUrl}`);
+    expect(whoami.stdout).toContain(`Server: ${server().baseUrl}`);
     expect(whoami.stdout).toMatch(/Name: +bootstrap-admin/);
 
     const logout = await cli(['logout'], { token: '', home });
@@ -352,7 +341,7 @@ describe('api-tokens exit codes', () => {
   });
 
   it('0 and no stack trace when the reader of stdout stops early (api-tokens tokens list | head)', async () => {
-    const child = spawn(process.execPath, [cliEntry, '--url', server.baseUrl, 'tokens', 'list'], {
+    const child = spawn(process.execPath, [cliEntry, '--url', server().baseUrl, 'tokens', 'list'], {
       env: { PATH: process.env.PATH ?? '', HOME: freshHome(), API_TOKENS_TOKEN: ADMIN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

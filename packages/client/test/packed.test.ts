@@ -1,85 +1,30 @@
-// Packs the built client, installs the tarball into a scratch project outside the workspace and uses it as a consumer would.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectTypeChecks,
+  installInScratch,
+  type Packed,
+  pack,
+  run,
+  workspaceVersion,
+} from './scratchProject.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const workspaceRoot = fileURLToPath(new URL('../../..', import.meta.url));
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-// npm passes its own settings to the scripts it runs (npm_config_*, npm_package_*); an npm started from this test
-// would take them (a workspace prefix, say) and install into the workspace, so the scratch project gets a clean set.
-function cleanEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([name]) => !/^npm_(config|package|lifecycle)_/i.test(name) || name === 'npm_config_cache',
-    ),
-  );
-}
-
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { cwd, env: cleanEnvironment(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error && 'killed' in error && error.killed) {
-          reject(new Error(`timed out after ${timeoutMs} ms: ${command} ${args.join(' ')}\n${stderr}`));
-          return;
-        }
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** The version installed in the workspace, so the scratch install is the one already in npm's cache. */
-async function workspaceVersion(name: string): Promise<string> {
-  const manifest = JSON.parse(
-    await readFile(join(workspaceRoot, 'node_modules', name, 'package.json'), 'utf8'),
-  );
-  return `${name}@${manifest.version}`;
-}
-
 let scratch: string;
-let packed: { filename: string; files: { path: string }[] };
+let packed: Packed;
 
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'api-tokens-client-consumer-'));
-  const pack = await run('npm', ['pack', '--json', '--pack-destination', scratch], packageDir, 120_000);
-  expect(pack.code, pack.stderr).toBe(0);
-  // Lifecycle scripts may print before the JSON; the report is the last top-level array.
-  [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[\n')));
-  await writeFile(
-    join(scratch, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
-  );
-  const install = await run(
-    'npm',
-    [
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--no-package-lock',
-      join(scratch, packed.filename),
-      await workspaceVersion('ajv'),
-      await workspaceVersion('ajv-formats'),
-      await workspaceVersion('typescript'),
-    ],
-    scratch,
-    300_000,
-  );
-  expect(install.code, install.stderr).toBe(0);
+  packed = await pack(packageDir, scratch);
+  await installInScratch(scratch, [
+    join(scratch, packed.filename),
+    await workspaceVersion('ajv'),
+    await workspaceVersion('ajv-formats'),
+    await workspaceVersion('typescript'),
+  ]);
 }, 420_000);
 
 afterAll(async () => {
@@ -177,23 +122,8 @@ console.log(JSON.stringify({ compiled, good, bad, badAt, status: response.status
   }, 120_000);
 
   it('type-checks under TypeScript nodenext, and its types refuse a body the spec refuses', async () => {
-    await writeFile(
-      join(scratch, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          lib: ['es2023', 'dom'],
-          strict: true,
-          noEmit: true,
-          types: [],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    await writeFile(
-      join(scratch, 'consumer.ts'),
+    await expectTypeChecks(
+      scratch,
       `
 import { type ApiToken, type CreateApiToken, createApiToken, createClient, getApiTokens } from '@api-tokens/client';
 import { CreateAPITokenSchema } from '@api-tokens/client/schemas';
@@ -220,13 +150,5 @@ const dialect: 'https://json-schema.org/draft/2020-12/schema' = CreateAPITokenSc
 export { dialect, refused, validate };
 `,
     );
-    const tsc = await run(
-      process.execPath,
-      [join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-      scratch,
-      120_000,
-    );
-    expect(tsc.stdout + tsc.stderr).toBe('');
-    expect(tsc.code).toBe(0);
   }, 180_000);
 });

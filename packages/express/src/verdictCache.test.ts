@@ -1,0 +1,78 @@
+// The verdict cache: keyed by the secret's digest, bounded, and never keeping a verdict past its token's expiry.
+import type { ApiToken, ApiTokenVerdict } from '@api-tokens/client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { cacheKey, VerdictCache } from './verdictCache.js';
+
+const SECRET = 'xaat-verdict-cache-secret-0123456789abcdefghijk';
+
+const token = (expiresAt: string | null): ApiToken => ({
+  id: '5f0c6f39-0c55-4a43-9d3f-3d1f3e6a2b7c',
+  name: 'shipper',
+  description: '',
+  expiresAt,
+  datasetCapabilities: {},
+  orgCapabilities: {},
+  viewCapabilities: {},
+  samlAuthenticated: false,
+  createdAt: '2026-11-29T09:00:00.000Z',
+  apiLastUsed: null,
+});
+const valid = (expiresAt: string | null = null): ApiTokenVerdict => ({
+  valid: true,
+  code: 'VALID',
+  token: token(expiresAt),
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('cacheKey', () => {
+  it('holds neither the secret nor any part of it, and tells requirements apart', () => {
+    const key = cacheKey(SECRET, { orgCapabilities: { apiTokens: ['read'] } });
+    expect(key).not.toContain(SECRET.slice(5, 20));
+    expect(key).not.toBe(cacheKey(SECRET, undefined));
+    expect(key).not.toBe(cacheKey(`${SECRET}x`, { orgCapabilities: { apiTokens: ['read'] } }));
+  });
+});
+
+describe('VerdictCache', () => {
+  it('keeps a verdict for ttlMs, then forgets it', () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: 0 });
+    const cache = new VerdictCache(1000, 10);
+    cache.set('k', valid());
+    vi.setSystemTime(999);
+    expect(cache.get('k')).toEqual(valid());
+    vi.setSystemTime(1000);
+    expect(cache.get('k')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it("never keeps a valid verdict past the token's expiresAt", () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: 0 });
+    const cache = new VerdictCache(60_000, 10);
+    cache.set('k', valid(new Date(500).toISOString()));
+    vi.setSystemTime(499);
+    expect(cache.get('k')).toBeDefined();
+    vi.setSystemTime(500);
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('keeps nothing with ttlMs 0, and never a RATE_LIMITED verdict', () => {
+    const off = new VerdictCache(0, 10);
+    off.set('k', valid());
+    expect(off.get('k')).toBeUndefined();
+    const on = new VerdictCache(60_000, 10);
+    on.set('k', { valid: false, code: 'RATE_LIMITED', retryAfter: 1 });
+    expect(on.get('k')).toBeUndefined();
+  });
+
+  it('holds at most maxEntries, dropping the least recently used', () => {
+    const cache = new VerdictCache(60_000, 2);
+    cache.set('a', valid());
+    cache.set('b', valid());
+    cache.get('a');
+    cache.set('c', valid());
+    expect(cache.keys()).toEqual(['a', 'c']);
+  });
+});

@@ -1,0 +1,20 @@
+// The package manifest a consumer installs: publishable, licensed, ESM with types, Express as a peer.
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+
+const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+
+describe('@api-tokens/express package.json', () => {
+  it('is publishable under the MIT license', () => {
+    expect(manifest.private).toBeUndefined();
+    expect(manifest.license).toBe('MIT');
+  });
+
+  it('exports ESM with its types, and takes Express 4 or 5 from the application', () => {
+    expect(manifest.type).toBe('module');
+    expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+    expect(manifest.peerDependencies).toEqual({ express: '^4.21.0 || ^5.0.0' });
+    expect(manifest.dependencies.express).toBeUndefined();
+    expect(Object.keys(manifest.dependencies)).toEqual(['@api-tokens/client']);
+  });
+});
