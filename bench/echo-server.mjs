@@ -45,7 +45,7 @@ if (layers.has('auth')) {
   const { TokenService } = await import('../apps/api/dist/tokens/service.js');
   const { ADMIN } = await import('./lib.mjs');
   const tokens = new TokenService({
-    store: openStore('sqlite::memory:'),
+    store: await openStore('sqlite::memory:'),
     catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
   });

@@ -1,6 +1,6 @@
 // `npm run bench`: the real server against a bare Express echo and against the floor (bench/floor-server.mjs),
 // A/B/A/B in one run, and against a 1,000,000-token store; verify (POST /v2/tokens/verify) beside the
-// authenticated read.
+// authenticated read. `-- --store=postgres`: create and read on PostgreSQL instead (bench/postgres.mjs).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -240,4 +240,7 @@ async function main() {
   process.exitCode = missed === 0 ? 0 : 1;
 }
 
-await main();
+// --store=postgres: the same loads on PostgreSQL, one replica and two (bench/postgres.mjs).
+if (args.store === 'postgres') await import('./postgres.mjs');
+else if (args.store === undefined || args.store === 'sqlite') await main();
+else throw new Error(`--store=${args.store}: expected sqlite (the default) or postgres`);

@@ -1,12 +1,13 @@
 // Seeds a database with N tokens directly through the store (not over HTTP), plus the bootstrap admin.
 import { randomUUID } from 'node:crypto';
 import { loadSpec, readCapabilityCatalog } from '../apps/api/dist/spec.js';
-import { SqliteTokenStore } from '../apps/api/dist/store/sqlite.js';
+import { openStore } from '../apps/api/dist/store/index.js';
 import { digestSecret, generateSecret } from '../apps/api/dist/tokens/secrets.js';
 import { TokenService } from '../apps/api/dist/tokens/service.js';
 
+// A SQLite file's path, or a postgres:// URL.
 const [path, count, admin] = process.argv.slice(2);
-const store = new SqliteTokenStore(path);
+const store = await openStore(/^postgres(ql)?:/.test(path) ? path : `sqlite:${path}`);
 const tokens = new TokenService({
   store,
   catalog: readCapabilityCatalog(loadSpec()),

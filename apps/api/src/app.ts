@@ -1,6 +1,7 @@
 // createApp(): the Express app, from its dependencies; opening ports and stores is index.ts's job.
 import express, { type Express, Router } from 'express';
 import helmet from 'helmet';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
@@ -31,6 +32,10 @@ export interface AppDependencies {
    * X-Forwarded-For. False (the default) trusts none: the client address is the TCP peer's.
    */
   trustProxy?: boolean | number | string | readonly string[];
+  /** Resolves when the store answers, rejects (StoreUnavailableError) when not: GET /readyz. */
+  checkReady?: () => Promise<void>;
+  /** A PostgreSQL store's pool: rate-limit counters shared by every replica; undefined: per process. */
+  rateLimitPool?: pg.Pool;
 }
 
 export function createApp({
@@ -41,6 +46,8 @@ export function createApp({
   rateLimits,
   corsOrigins = [],
   trustProxy = false,
+  checkReady = async () => {},
+  rateLimitPool,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
@@ -53,13 +60,20 @@ export function createApp({
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Readiness, for a load balancer: liveness (/healthz) plus a store that answers; 503 when it does not.
+  app.get('/readyz', async (_req, res) => {
+    await checkReady();
+    res.json({ status: 'ok' });
+  });
 
   // Everything under the base path in one router: each layer below is matched once per request.
   const api = Router();
   // Before authentication: a browser's preflight carries no credentials.
   if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
-  api.use(authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
-  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond);
+  api.use(
+    authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitPool)),
+  );
+  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitPool);
   mountOperations(
     api,
     spec,

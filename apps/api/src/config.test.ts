@@ -15,6 +15,8 @@ const DEFAULTS: Config = {
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
   auditRetentionMs: 90 * 24 * 60 * 60 * 1000,
   rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
+  databasePoolSize: 10,
+  databaseConnectTimeoutMs: 30_000,
 };
 
 /** Every variable readConfig reads. */
@@ -32,6 +34,8 @@ const VARIABLES = [
   'AUDIT_RETENTION',
   'RATE_LIMIT_FAILED_AUTH_PER_MIN',
   'RATE_LIMIT_PER_TOKEN_PER_SEC',
+  'DATABASE_POOL_SIZE',
+  'DATABASE_CONNECT_TIMEOUT',
 ];
 
 describe('readConfig', () => {
@@ -59,6 +63,8 @@ describe('readConfig', () => {
         AUDIT_RETENTION: '30d',
         RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
         RATE_LIMIT_PER_TOKEN_PER_SEC: '7',
+        DATABASE_POOL_SIZE: '25',
+        DATABASE_CONNECT_TIMEOUT: '2m',
       }),
     ).toEqual({
       port: 8080,
@@ -73,6 +79,8 @@ describe('readConfig', () => {
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
       auditRetentionMs: 30 * 24 * 60 * 60 * 1000,
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
+      databasePoolSize: 25,
+      databaseConnectTimeoutMs: 120_000,
     });
   });
 
@@ -140,6 +148,9 @@ describe('readConfig', () => {
     ['EXPIRED_TOKEN_RETENTION', '7 d'],
     ['EXPIRED_TOKEN_RETENTION', '7D'],
     ['EXPIRED_TOKEN_RETENTION', '999999999d'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_POOL_SIZE', 'ten'],
+    ['DATABASE_CONNECT_TIMEOUT', '30'],
     ['AUDIT_RETENTION', '90'],
     ['AUDIT_RETENTION', '-1d'],
   ])('refuses %s=%s, naming it', (name, value) => {

@@ -2,7 +2,12 @@
 import { isIP } from 'node:net';
 import express from 'express';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
-import { DEFAULT_AUDIT_RETENTION_MS, DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store/store.js';
+import {
+  DEFAULT_AUDIT_RETENTION_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
+  DEFAULT_POOL_SIZE,
+} from './store/store.js';
 import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
 import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
 
@@ -24,6 +29,10 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** How long an expired token's row is kept before the store purges it (EXPIRED_TOKEN_RETENTION). */
   expiredTokenRetentionMs: number;
+  /** PostgreSQL: connections in the pool (DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
+  /** PostgreSQL: how long start-up keeps trying to reach the database (DATABASE_CONNECT_TIMEOUT). */
+  databaseConnectTimeoutMs: number;
   /** How long an audit event is kept before the store purges it (AUDIT_RETENTION). */
   auditRetentionMs: number;
 }
@@ -141,6 +150,14 @@ function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): numb
   return Number(raw);
 }
 
+/** DATABASE_POOL_SIZE: at least one connection; a pool of none could serve nothing. */
+function readPoolSize(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_POOL_SIZE;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1)
+    throw new ConfigError(`DATABASE_POOL_SIZE: ${JSON.stringify(raw)} is not a whole number from 1 to 9999`);
+  return Number(raw);
+}
+
 export function readConfig(env: NodeJS.ProcessEnv): Config {
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -162,6 +179,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     corsOrigins: readOrigins(read(env, 'CORS_ORIGINS')),
     trustProxy: readTrustProxy(read(env, 'TRUST_PROXY')),
     expiredTokenRetentionMs: readDuration(env, 'EXPIRED_TOKEN_RETENTION', DEFAULT_EXPIRED_TOKEN_RETENTION_MS),
+    databasePoolSize: readPoolSize(read(env, 'DATABASE_POOL_SIZE')),
+    databaseConnectTimeoutMs: readDuration(env, 'DATABASE_CONNECT_TIMEOUT', DEFAULT_CONNECT_TIMEOUT_MS),
     auditRetentionMs: readDuration(env, 'AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION_MS),
     rateLimits: {
       failedAuthPerMinute: readCount(

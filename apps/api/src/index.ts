@@ -4,8 +4,8 @@ import { ConfigError, readConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, logAuditEvents } from './logger.js';
 import { loadSpec, readCapabilityCatalog } from './spec.js';
-import { openStore } from './store/index.js';
-import { StoreInUseError } from './store/store.js';
+import { openStore, sharedPoolOf } from './store/index.js';
+import { StoreInUseError, type TokenStore } from './store/store.js';
 import { TokenService } from './tokens/service.js';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests in flight before it cuts their connections. */
@@ -50,26 +50,33 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const spec = loadSpec();
 
-  let store: ReturnType<typeof openStore>;
+  let store: TokenStore;
   try {
-    store = openStore(config.databaseUrl, {
+    store = await openStore(config.databaseUrl, {
       onBackgroundError: (err) =>
         logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry'),
       expiredTokenRetentionMs: config.expiredTokenRetentionMs,
       auditRetentionMs: config.auditRetentionMs,
       // The auth cache is exact only if no other process can revoke a token behind its back.
       claim: config.authCacheSize > 0 ? 'sole' : 'shared',
+      poolSize: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
     });
   } catch (err) {
     if (err instanceof StoreInUseError) fail(inUseMessage(err));
     const message = err instanceof Error ? err.message : String(err);
     fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);
   }
+  // On a database that other replicas serve from, a revocation on any of them must hold on the
+  // very next request here: every authentication reads the store, no cache.
+  const authCacheSize = store.multiProcess ? 0 : config.authCacheSize;
+  if (store.multiProcess && config.authCacheSize > 0)
+    logger.info('auth cache off: replicas share the database, so each request reads the token from it');
   const tokens = new TokenService({
     store,
     catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
-    authCacheSize: config.authCacheSize,
+    authCacheSize,
     onBackgroundError: (err) =>
       logger.warn({ err }, 'token store: writing last-use times or refusal counts failed'),
     // Each audit event once in the log too, for shipping to a SIEM without polling the API.
@@ -83,6 +90,8 @@ async function main(): Promise<void> {
     rateLimits: config.rateLimits,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    checkReady: () => store.ping(),
+    rateLimitPool: sharedPoolOf(store),
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.

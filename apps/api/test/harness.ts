@@ -1,15 +1,18 @@
 // The test harness: an app over a fresh store, the bootstrap admin, and callers minted with exactly the capabilities a case needs.
 import type { Express } from 'express';
 import supertest from 'supertest';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { createApp } from '../src/app.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger, logAuditEvents } from '../src/logger.js';
 import type { Action, Capabilities } from '../src/model.js';
 import { loadSpec, readCapabilityCatalog } from '../src/spec.js';
+import { PostgresTokenStore } from '../src/store/postgres.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
+import type { TokenStore } from '../src/store/store.js';
 import { SCOPED_FIELDS, type ScopedField } from '../src/tokens/capabilities.js';
 import { type Caller, TokenService } from '../src/tokens/service.js';
+import { createTestDatabase, resetTestDatabase, type TestDatabase } from './postgres.js';
 
 export const spec = loadSpec();
 export const catalog = readCapabilityCatalog(spec);
@@ -38,7 +41,7 @@ export function manualClock(start = new Date('2030-01-01T00:00:00.000Z')) {
 
 export interface Harness {
   app: Express;
-  store: SqliteTokenStore;
+  store: TokenStore;
   tokens: TokenService;
   clock: ReturnType<typeof manualClock>;
   /** The bootstrap admin's secret: every capability, `*` for datasets. */
@@ -59,7 +62,7 @@ export interface Harness {
 }
 
 export interface HarnessOptions {
-  /** A database file; default in memory. */
+  /** A database file; default in memory. SQLite only (see TEST_STORE). */
   storePath?: string;
   busyTimeoutMs?: number;
   /** Default: none, so that cases making many failed or rapid requests are not refused for it. */
@@ -70,11 +73,46 @@ export interface HarnessOptions {
 /** Every harness made in this test file, so the setup file can check their logs when the file ends. */
 export const harnesses: Harness[] = [];
 
+/**
+ * TEST_STORE=postgres (the `postgres` vitest project): harnesses run on PostgreSQL, on a database
+ * of the test file's own (PG_TEST_URL's server), emptied for each harness and dropped at the end.
+ */
+const onPostgres = process.env.TEST_STORE === 'postgres';
+let postgresDatabase: Promise<TestDatabase> | undefined;
+/**
+ * Open PostgreSQL stores, by the case that made them (undefined: made in beforeAll, kept for the
+ * whole file). A store made by an earlier case is closed when a later case makes one, so that
+ * connections never pile up; all are closed when the file ends.
+ */
+const openPostgresStores: { store: TokenStore; madeBy: string | undefined }[] = [];
+if (onPostgres) {
+  afterAll(async () => {
+    await Promise.all(openPostgresStores.splice(0).map(({ store }) => store.close()));
+    await (await postgresDatabase)?.drop();
+  });
+}
+
+async function openHarnessStore(options: HarnessOptions): Promise<TokenStore> {
+  if (!onPostgres) {
+    return new SqliteTokenStore(options.storePath ?? ':memory:', { busyTimeoutMs: options.busyTimeoutMs });
+  }
+  postgresDatabase ??= createTestDatabase();
+  const { url } = await postgresDatabase;
+  const madeBy = expect.getState().currentTestName;
+  const earlier = openPostgresStores.filter((open) => open.madeBy !== undefined && open.madeBy !== madeBy);
+  for (const open of earlier) openPostgresStores.splice(openPostgresStores.indexOf(open), 1);
+  await Promise.all(earlier.map(({ store }) => store.close()));
+  // A new, empty store for each harness, as SQLite's in-memory one is; within one case, a second
+  // harness shares the first's database (none of the files run here makes two at once).
+  if (!openPostgresStores.some((open) => open.madeBy === madeBy)) await resetTestDatabase(url);
+  const store = await PostgresTokenStore.open(url, { poolSize: 4, purgeEveryMs: 0 });
+  openPostgresStores.push({ store, madeBy });
+  return store;
+}
+
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = manualClock();
-  const store = new SqliteTokenStore(options.storePath ?? ':memory:', {
-    busyTimeoutMs: options.busyTimeoutMs,
-  });
+  const store = await openHarnessStore(options);
   const logLines: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
   const tokens = new TokenService({ store, catalog, clock, onAuditEvent: logAuditEvents(logger) });

@@ -2,8 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore } from './index.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, pgSkipped, type TestDatabase } from '../../test/postgres.js';
+import { openStore, sharedPoolOf } from './index.js';
+import { PostgresTokenStore } from './postgres.js';
+import { SqliteTokenStore } from './sqlite.js';
 
 let dir: string;
 beforeEach(() => {
@@ -14,21 +17,56 @@ afterEach(() => {
 });
 
 describe('openStore', () => {
-  it('opens sqlite:<path>', async () => {
-    const store = openStore(`sqlite:${join(dir, 'x.db')}`);
+  it('opens sqlite:<path>, which shares no pool', async () => {
+    const store = await openStore(`sqlite:${join(dir, 'x.db')}`);
+    expect(store).toBeInstanceOf(SqliteTokenStore);
+    expect(store.multiProcess).toBe(false);
+    expect(sharedPoolOf(store)).toBeUndefined();
     expect(await store.count()).toBe(0);
     await store.close();
   });
 
-  it.each(['postgres://user:hunter2@db/tokens', './tokens.db', 'sqlite:'])(
+  it.each(['mysql://user:hunter2@db/tokens', './tokens.db', 'sqlite:', 'postgres://'])(
     'refuses %s without echoing it',
-    (url) => {
-      expect(() => openStore(url)).toThrow(/^DATABASE_URL: unsupported value; expected sqlite:<path>/);
-      try {
-        openStore(url);
-      } catch (err) {
-        expect((err as Error).message).not.toContain('hunter2');
-      }
+    async (url) => {
+      const refusal = await openStore(url).catch((err: Error) => err);
+      expect(refusal).toBeInstanceOf(Error);
+      expect((refusal as Error).message).toMatch(
+        /^DATABASE_URL: unsupported value; expected sqlite:<path> .* or postgres:\/\//,
+      );
+      expect((refusal as Error).message).not.toContain('hunter2');
     },
   );
+
+  it('gives up on an unreachable PostgreSQL after the connect timeout, naming where without the password', async () => {
+    const started = Date.now();
+    const refusal = await openStore('postgres://user:hunter2@127.0.0.1:1/tokens', {
+      connectTimeoutMs: 600,
+    }).catch((err: Error) => err);
+    expect((refusal as Error).message).toMatch(
+      /^cannot reach PostgreSQL at 127\.0\.0\.1:1\/tokens within 1 s \(.*ECONNREFUSED/,
+    );
+    expect((refusal as Error).message).not.toContain('hunter2');
+    // It retried for the timeout rather than giving up at the first refusal.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+});
+
+describe.skipIf(pgSkipped)('openStore on PostgreSQL', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it.each(['postgres', 'postgresql'])('opens %s://, a store many processes may share', async (scheme) => {
+    const store = await openStore(database.url.replace(/^postgres/, scheme));
+    expect(store).toBeInstanceOf(PostgresTokenStore);
+    expect(store.multiProcess).toBe(true);
+    expect(sharedPoolOf(store)).toBeDefined();
+    expect(await store.count()).toBe(0);
+    await store.close();
+  });
 });

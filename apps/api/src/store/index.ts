@@ -1,13 +1,29 @@
 // The one place a store is chosen: DATABASE_URL's scheme names the implementation.
+import type pg from 'pg';
+import { type PostgresStoreOptions, PostgresTokenStore } from './postgres.js';
 import { SqliteTokenStore } from './sqlite.js';
-import type { StoreOptions, TokenStore } from './store.js';
+import type { TokenStore } from './store.js';
 
-/** Opens the store `databaseUrl` names: `sqlite:<path>` (or `sqlite::memory:`) today. */
-export function openStore(databaseUrl: string, options: StoreOptions = {}): TokenStore {
+/** What opening any store takes; each store uses what applies to it (the claim is SQLite's, the pool PostgreSQL's). */
+export type OpenStoreOptions = PostgresStoreOptions;
+
+/**
+ * Opens the store `databaseUrl` names: `sqlite:<path>` (or `sqlite::memory:`), or
+ * `postgres://…` / `postgresql://…`, which it connects to (retrying while the database cannot be
+ * reached, up to `connectTimeoutMs`) and migrates.
+ */
+export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<TokenStore> {
+  if (/^postgres(ql)?:\/\/./.test(databaseUrl)) return PostgresTokenStore.open(databaseUrl, options);
   const sqlite = /^sqlite:(.+)$/.exec(databaseUrl);
   if (sqlite?.[1] !== undefined) return new SqliteTokenStore(sqlite[1], options);
   // The value itself is not echoed: a database URL can carry a password.
   throw new Error(
-    'DATABASE_URL: unsupported value; expected sqlite:<path>, for example sqlite:./data/tokens.db',
+    'DATABASE_URL: unsupported value; expected sqlite:<path> (for example sqlite:./data/tokens.db) ' +
+      'or postgres://user@host:5432/database',
   );
+}
+
+/** The connection pool of a PostgreSQL store, through which replicas share rate-limit counters; undefined for others. */
+export function sharedPoolOf(store: TokenStore): pg.Pool | undefined {
+  return store instanceof PostgresTokenStore ? store.pool : undefined;
 }

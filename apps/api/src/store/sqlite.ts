@@ -186,6 +186,8 @@ interface PendingInsert {
 }
 
 export class SqliteTokenStore implements TokenStore {
+  /** One process per database unless claimed `shared` (see Claim): index.ts decides through the claim. */
+  readonly multiProcess = false;
   readonly #db: Database.Database;
   readonly #statements;
   readonly #regenerate: (request: RegenerateRequest) => RegenerateOutcome;
@@ -288,6 +290,8 @@ export class SqliteTokenStore implements TokenStore {
          WHERE id = @id AND (last_used_at IS NULL OR last_used_at <= @at - @minIntervalMs)`,
       ),
       count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
+      // Reads the file (a small table), so a database that cannot be read answers unavailable.
+      ping: db.prepare('SELECT count(*) FROM meta'),
       // Newest first; `after` is the last seq of the previous page.
       listEvents: db.prepare<
         {
@@ -553,6 +557,10 @@ export class SqliteTokenStore implements TokenStore {
 
   async count(): Promise<number> {
     return guarded(() => this.#statements.count.get())?.count ?? 0;
+  }
+
+  async ping(): Promise<void> {
+    guarded(() => this.#statements.ping.get());
   }
 
   async close(): Promise<void> {

@@ -44,6 +44,12 @@ export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 /** EXPIRED_TOKEN_RETENTION's default: a week, for audits and support questions about a recent token. */
 export const DEFAULT_EXPIRED_TOKEN_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
+/** DATABASE_POOL_SIZE's default: connections a PostgreSQL store keeps open at most. */
+export const DEFAULT_POOL_SIZE = 10;
+
+/** DATABASE_CONNECT_TIMEOUT's default: how long opening a PostgreSQL store retries an unreachable database. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
 /**
  * A place in the store's listing order: the order tokens were committed in. Opaque outside the
  * store; a page starts after one.
@@ -195,6 +201,14 @@ export interface TokenStore {
    */
   purgeExpired(now: Date): Promise<number>;
   count(): Promise<number>;
+  /** Resolves when the store answers a trivial query, rejects with StoreUnavailableError when not (GET /readyz). */
+  ping(): Promise<void>;
+  /**
+   * True when any number of server processes may serve from the database at once (PostgreSQL):
+   * then nothing one process keeps in memory, such as an authentication cache, is exact. False
+   * where the database is claimed per process (SQLite, see Claim).
+   */
+  readonly multiProcess: boolean;
   close(): Promise<void>;
 }
 

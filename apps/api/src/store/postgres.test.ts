@@ -1,0 +1,218 @@
+// The PostgreSQL store's own: migrations under concurrent start-up, durable commits, and faults of the connection.
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { catalog, manualClock } from '../../test/harness.js';
+import {
+  createTestDatabase,
+  pgSkipped,
+  pgTestUrl,
+  resetTestDatabase,
+  type TestDatabase,
+} from '../../test/postgres.js';
+import { tokenRecord, uniqueDigest } from '../../test/records.js';
+import { startTcpProxy, type TcpProxy } from '../../test/tcpProxy.js';
+import { TokenService } from '../tokens/service.js';
+import { PostgresTokenStore, unavailableReason } from './postgres.js';
+import { postgresMigrations } from './postgresMigrations.js';
+import { StoreUnavailableError } from './store.js';
+
+describe('unavailableReason', () => {
+  it.each([
+    [{ code: 'ECONNREFUSED' }, 'cannot reach the database'],
+    [{ code: '08006' }, 'the connection to the database failed'],
+    [{ code: '57P01' }, 'the database is restarting'],
+    [{ code: '57P03' }, 'the database is restarting'],
+    [{ code: '53300' }, 'the database has no free connections'],
+    [{ code: '53100' }, 'the database disk is full'],
+    [{ code: '25006' }, 'the database is read-only'],
+    [new Error('Connection terminated unexpectedly'), 'cannot reach the database'],
+    [new Error('timeout exceeded when trying to connect'), 'cannot reach the database'],
+  ])('maps %o to %s', (err, reason) => {
+    expect(unavailableReason(err)).toBe(reason);
+  });
+
+  it.each([
+    { code: '23505' }, // a duplicate: the request's, not the environment's
+    { code: '42P01' }, // undefined table: a bug
+    new Error('something else'),
+  ])('leaves %o alone', (err) => {
+    expect(unavailableReason(err)).toBeUndefined();
+  });
+});
+
+describe.skipIf(pgSkipped)('PostgresTokenStore', () => {
+  let database: TestDatabase;
+  const opened: PostgresTokenStore[] = [];
+  const proxies: TcpProxy[] = [];
+  const databases: TestDatabase[] = [];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+    await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
+  });
+  afterAll(async () => {
+    await Promise.all([database, ...databases.splice(0)].map((each) => each?.drop()));
+  });
+
+  const open = async (url: string, options: Parameters<typeof PostgresTokenStore.open>[1] = {}) => {
+    const store = await PostgresTokenStore.open(url, { purgeEveryMs: 0, ...options });
+    opened.push(store);
+    return store;
+  };
+
+  /** A new database of this case's own, for what must start from nothing. */
+  const newDatabase = async () => {
+    const created = await createTestDatabase();
+    databases.push(created);
+    return created;
+  };
+
+  /** The test database reached through a proxy the case can cut. */
+  async function throughProxy() {
+    const target = new URL(pgTestUrl);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    proxies.push(proxy);
+    const url = new URL(database.url);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    return { proxy, url: url.toString() };
+  }
+
+  const query = async (url: string, text: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(text)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  describe('migrations', () => {
+    it('migrates a new database once when several replicas open it together', async () => {
+      const fresh = await newDatabase();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => open(fresh.url)));
+      const applied = stores.map((store) => store.migrationsApplied);
+      expect(applied.reduce((sum, n) => sum + n, 0)).toBe(postgresMigrations.length);
+      expect(applied.filter((n) => n > 0)).toHaveLength(1);
+      expect(await query(fresh.url, 'SELECT version FROM schema_version')).toEqual([
+        { version: postgresMigrations.length },
+      ]);
+      const again = await open(fresh.url);
+      expect(again.migrationsApplied).toBe(0);
+    });
+
+    it('refuses a database written by a newer version of the server, at once and without retrying', async () => {
+      const fresh = await newDatabase();
+      await (await open(fresh.url)).close();
+      await query(fresh.url, `UPDATE schema_version SET version = ${postgresMigrations.length + 1}`);
+      await expect(PostgresTokenStore.open(fresh.url, { connectTimeoutMs: 60_000 })).rejects.toThrow(
+        `database schema version ${postgresMigrations.length + 1} is newer than this server knows (${postgresMigrations.length})`,
+      );
+    });
+  });
+
+  it('commits synchronously even where the database default says otherwise', async () => {
+    const fresh = await newDatabase();
+    await query(pgTestUrl, `ALTER DATABASE ${fresh.name} SET synchronous_commit = off`);
+    const store = await open(fresh.url);
+    const shown = await store.pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+    expect(shown.rows[0]?.synchronous_commit).toBe('on');
+  });
+
+  it('stores no secret: only its digest is in any table', async () => {
+    await resetTestDatabase(database.url);
+    const store = await open(database.url);
+    const tokens = new TokenService({ store, catalog, clock: manualClock() });
+    const admin = (await tokens.bootstrap())?.generatedSecret as string;
+    const caller = await tokens.authenticate(admin);
+    const secrets = [admin];
+    for (let i = 0; i < 5; i++)
+      secrets.push(
+        (await tokens.createToken(caller as NonNullable<typeof caller>, { name: `t${i}`, expiresAt: null }))
+          .secret,
+      );
+    const tables = await query(
+      database.url,
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    let contents = '';
+    for (const { table_name: table } of tables) {
+      contents += JSON.stringify(await query(database.url, `SELECT * FROM ${table}`));
+      contents += JSON.stringify(
+        await query(database.url, `SELECT encode(t::text::bytea, 'escape') FROM ${table} t`),
+      );
+    }
+    expect(contents).toContain(caller?.id); // the dump holds the tokens
+    for (const secret of secrets) {
+      expect(contents).not.toContain(secret);
+      expect(contents).not.toContain(secret.slice(5)); // nor the random part on its own
+    }
+  });
+
+  describe('when the database becomes unreachable', () => {
+    it('answers StoreUnavailableError and changes nothing, then recovers by itself when it is back', async () => {
+      await resetTestDatabase(database.url);
+      const { proxy, url } = await throughProxy();
+      const failures: Error[] = [];
+      const store = await open(url, { onBackgroundError: (err) => void failures.push(err) });
+      const kept = tokenRecord('before');
+      const keptDigest = uniqueDigest();
+      expect(await store.insert(kept, keptDigest)).toBe('inserted');
+
+      proxy.cut();
+      const attempts = [
+        store.insert(tokenRecord('during'), uniqueDigest()),
+        store.findByDigest(keptDigest),
+        store.list({ now: new Date(), limit: 10 }),
+        store.delete(kept.id, new Date()),
+        store.ping(),
+      ];
+      for (const attempt of await Promise.allSettled(attempts)) {
+        expect(attempt.status).toBe('rejected');
+        const reason = (attempt as PromiseRejectedResult).reason;
+        expect(reason).toBeInstanceOf(StoreUnavailableError);
+        expect(reason.message).toMatch(/^token store unavailable: /);
+      }
+      // Read past the proxy: nothing changed.
+      const direct = await open(database.url);
+      expect(await direct.count()).toBe(1);
+
+      proxy.restore();
+      await expect(store.ping()).resolves.toBeUndefined();
+      expect(await store.insert(tokenRecord('after'), uniqueDigest())).toBe('inserted');
+      expect(await store.findByDigest(keptDigest)).toStrictEqual(kept);
+      expect(await direct.count()).toBe(2);
+    });
+
+    it('survives idle connections breaking, telling onBackgroundError, and makes new ones', async () => {
+      const { proxy, url } = await throughProxy();
+      const failures: Error[] = [];
+      const store = await open(url, { onBackgroundError: (err) => void failures.push(err) });
+      await Promise.all(Array.from({ length: 4 }, () => store.ping())); // several idle connections
+      proxy.cut();
+      await expect.poll(() => failures.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(failures[0]?.message).toMatch(/^token store: an idle database connection failed/);
+      proxy.restore();
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('keeps trying at start-up until the database answers, within the connect timeout', async () => {
+      const { proxy, url } = await throughProxy();
+      proxy.cut();
+      const opening = open(url, { connectTimeoutMs: 60_000 });
+      let settled = false;
+      void opening.finally(() => {
+        settled = true;
+      });
+      // Refused, and tried again: still opening.
+      await expect.poll(() => proxy.refused(), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      expect(settled).toBe(false);
+      proxy.restore();
+      const store = await opening;
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+});

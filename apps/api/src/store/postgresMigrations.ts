@@ -1,0 +1,55 @@
+// The PostgreSQL schema, as an ordered list of migrations; the schema_version row records how many have run.
+
+/** Append only: a migration that has shipped is never edited, a change is a new entry. */
+export const postgresMigrations: readonly string[] = [
+  `CREATE TABLE tokens (
+     -- The listing order: handed out from list_position as each inserting transaction commits (see
+     -- postgres.ts), so a row committed later never gets a lower position than one already listed.
+     position             bigint NOT NULL UNIQUE,
+     id                   text PRIMARY KEY,
+     name                 text NOT NULL,
+     description          text NOT NULL,
+     expires_at           timestamptz,          -- NULL: never expires
+     created_at           timestamptz NOT NULL,
+     -- json, not jsonb: kept as written (canonical form, key order included), as the API answers it.
+     dataset_capabilities json NOT NULL,
+     org_capabilities     json NOT NULL,
+     view_capabilities    json NOT NULL,
+     secret_digest        bytea NOT NULL UNIQUE, -- SHA-256 of the secret; the secret itself is never stored
+     replaced_by          text,
+     last_used_at         timestamptz           -- apiLastUsed, to within a minute; NULL: never used
+   );
+   -- The background purge finds long-expired tokens by expiry; tokens that never expire stay out of the index.
+   CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+   -- One row: the last list position handed out. Its row lock orders inserting transactions.
+   CREATE TABLE list_position (
+     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+     last     bigint NOT NULL
+   );
+   INSERT INTO list_position (last) VALUES (0);
+   -- Facts about the store itself, such as whether it has been bootstrapped.
+   CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+   -- Rate-limit counters shared by every replica (rate-limiter-flexible's RateLimiterPostgres layout),
+   -- created here so that replicas starting together never race to create them.
+   CREATE TABLE rate_limit_per_token (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
+   CREATE TABLE rate_limit_failed_auth (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
+   -- The audit trail, in the columns every SQL store shares (auditRows.ts). An auth.refused event
+   -- carries refusal_key ("<address> <minute>"), so the refusals of one address in one minute merge.
+   CREATE TABLE audit_events (
+     seq             bigserial PRIMARY KEY,
+     id              text NOT NULL UNIQUE,  -- UUIDv7
+     time            bigint NOT NULL,       -- Unix ms
+     type            text NOT NULL,
+     actor_token_id  text,
+     actor_name      text,
+     target_token_id text,
+     target_name     text,
+     client_address  text,
+     request_id      text,
+     details         text NOT NULL,         -- JSON, as written
+     refusal_key     text UNIQUE
+   );
+   CREATE INDEX audit_events_by_time ON audit_events (time);
+   CREATE INDEX audit_events_by_actor ON audit_events (actor_token_id) WHERE actor_token_id IS NOT NULL;
+   CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
+];

@@ -1,0 +1,197 @@
+// `npm run bench -- --store=postgres`: the real server on PostgreSQL, create and authenticated read, one
+// replica and two on one database, on an empty store and on a 1,000,000-token one.
+//
+// The server is --pg=<url>'s (default PG_TEST_URL's, else postgres://postgres@127.0.0.1:5432/postgres);
+// the bench makes its own databases there: api_tokens_bench_empty (new each run) and
+// api_tokens_bench_<N> (seeded once through the store, kept for later runs, trimmed back to its seeded
+// tokens before each). Two replicas are measured with two autocannon instances side by side, each
+// with half the connections, as a round-robin load balancer would split them.
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import {
+  ADMIN,
+  args,
+  createBody,
+  createToken,
+  fmt,
+  mean,
+  measure as measureWith,
+  root,
+  startProcess,
+  stop,
+} from './lib.mjs';
+
+const DURATION = Number(args.duration ?? 8);
+const ROUNDS = Number(args.rounds ?? 3);
+const CONNECTIONS = Number(args.connections ?? 16);
+const STORED = Number(args.stored ?? 1_000_000);
+const SERVER_URL = args.pg || process.env.PG_TEST_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const databaseUrl = (name) => {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+async function onServer(run) {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function onDatabase(name, run) {
+  const client = new pg.Client({ connectionString: databaseUrl(name) });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const exists = (name) =>
+  onServer(
+    async (client) =>
+      (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount > 0,
+  );
+
+/** Removes the tokens earlier runs created in the seeded database: every run measures the same store. */
+async function trimToSeeded(name) {
+  const removed = await onDatabase(name, async (client) => {
+    const deleted = await client.query(
+      'DELETE FROM tokens WHERE position > (SELECT position FROM tokens ORDER BY position OFFSET $1 LIMIT 1)',
+      [STORED],
+    );
+    await client.query('VACUUM ANALYZE tokens');
+    return deleted.rowCount;
+  });
+  if (removed > 0) console.log(`removed ${fmt(removed)} tokens a previous run created in the seeded store`);
+}
+
+const serverEnv = (name) => ({
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'info',
+  DATABASE_URL: databaseUrl(name),
+  BOOTSTRAP_TOKEN: ADMIN,
+  RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
+  RATE_LIMIT_PER_TOKEN_PER_SEC: '0',
+});
+
+const api = join(root, 'apps', 'api', 'dist', 'index.js');
+
+/** One measurement across `servers`, the connections split evenly; requests/s summed, latencies the worst. */
+async function measure(servers, request, duration = DURATION) {
+  const results = await Promise.all(
+    servers.map((server) =>
+      measureWith(server, request, { duration, connections: Math.max(1, CONNECTIONS / servers.length) }),
+    ),
+  );
+  return {
+    rps: results.reduce((sum, result) => sum + result.rps, 0),
+    p50: Math.max(...results.map((result) => result.p50)),
+    p99: Math.max(...results.map((result) => result.p99)),
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
+  };
+}
+
+const summarize = (samples) => ({
+  rps: mean(samples.map((sample) => sample.rps)),
+  p50: mean(samples.map((sample) => sample.p50)),
+  p99: mean(samples.map((sample) => sample.p99)),
+  errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
+});
+
+async function main() {
+  const version = await onServer(
+    async (client) => (await client.query('SHOW server_version')).rows[0].server_version,
+  );
+  console.log(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, PostgreSQL ${version}`,
+  );
+  console.log(`settings: ${CONNECTIONS} connections, ${DURATION} s per measurement, ${ROUNDS} rounds\n`);
+
+  const emptyName = 'api_tokens_bench_empty';
+  await onServer((client) => client.query(`DROP DATABASE IF EXISTS ${emptyName} WITH (FORCE)`));
+  await onServer((client) => client.query(`CREATE DATABASE ${emptyName}`));
+  const storedName = `api_tokens_bench_${STORED}`;
+  if (!(await exists(storedName))) {
+    await onServer((client) => client.query(`CREATE DATABASE ${storedName}`));
+    console.log(`seeding ${fmt(STORED)} tokens into ${storedName} (once; reused by later runs)…`);
+    await new Promise((resolve, reject) => {
+      const seeding = spawn(
+        process.execPath,
+        [join(root, 'bench', 'seed.mjs'), databaseUrl(storedName), String(STORED), ADMIN],
+        { stdio: 'inherit' },
+      );
+      seeding.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`seeding failed: ${code}`))));
+    });
+  }
+  await trimToSeeded(storedName);
+
+  const setups = {
+    empty1: [await startProcess('api-pg', api, serverEnv(emptyName))],
+    empty2: [
+      await startProcess('api-pg-a', api, serverEnv(emptyName)),
+      await startProcess('api-pg-b', api, serverEnv(emptyName)),
+    ],
+    stored1: [await startProcess('api-pg-1M', api, serverEnv(storedName))],
+    stored2: [
+      await startProcess('api-pg-1M-a', api, serverEnv(storedName)),
+      await startProcess('api-pg-1M-b', api, serverEnv(storedName)),
+    ],
+  };
+  const readerBody = { name: 'reader', orgCapabilities: { apiTokens: ['read'] } };
+  const readers = {
+    empty: await createToken(setups.empty1[0].url, readerBody),
+    stored: await createToken(setups.stored1[0].url, readerBody),
+  };
+  const create = {
+    method: 'POST',
+    path: '/v2/tokens',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: createBody,
+  };
+  const read = (token) => ({
+    method: 'GET',
+    path: `/v2/tokens/${token.id}`,
+    headers: { authorization: `Bearer ${token.token}` },
+  });
+  const stored = `${fmt(STORED)} tokens stored`;
+  const loads = [
+    ['POST /v2/tokens, 1 replica', 'empty1', create],
+    ['POST /v2/tokens, 2 replicas', 'empty2', create],
+    [`POST /v2/tokens, 1 replica, ${stored}`, 'stored1', create],
+    [`POST /v2/tokens, 2 replicas, ${stored}`, 'stored2', create],
+    ['GET /v2/tokens/{id}, 1 replica', 'empty1', read(readers.empty)],
+    ['GET /v2/tokens/{id}, 2 replicas', 'empty2', read(readers.empty)],
+    [`GET /v2/tokens/{id}, 1 replica, ${stored}`, 'stored1', read(readers.stored)],
+    [`GET /v2/tokens/{id}, 2 replicas, ${stored}`, 'stored2', read(readers.stored)],
+  ];
+  // Warm-up: JIT, connection pools, PostgreSQL's buffers; not counted.
+  for (const [, setup, request] of loads) await measure(setups[setup], request, 2);
+  const samples = loads.map(() => []);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [index, [, setup, request]] of loads.entries())
+      samples[index].push(await measure(setups[setup], request));
+    console.log(`round ${round}/${ROUNDS} done`);
+  }
+  for (const servers of Object.values(setups)) for (const server of servers) await stop(server);
+  await onServer((client) => client.query(`DROP DATABASE IF EXISTS ${emptyName} WITH (FORCE)`));
+
+  console.log('\n| PostgreSQL | requests/s | p50 ms | p99 ms | errors |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [index, [label]] of loads.entries()) {
+    const result = summarize(samples[index]);
+    console.log(
+      `| ${label} | ${fmt(result.rps)} | ${fmt(result.p50, 2)} | ${fmt(result.p99, 2)} | ${result.errors} |`,
+    );
+  }
+}
+
+await main();
