@@ -13,6 +13,8 @@ const DEFAULTS: Config = {
   corsOrigins: [],
   trustProxy: false,
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  docs: true,
+  metrics: true,
   rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
 };
 
@@ -30,6 +32,8 @@ const VARIABLES = [
   'EXPIRED_TOKEN_RETENTION',
   'RATE_LIMIT_FAILED_AUTH_PER_MIN',
   'RATE_LIMIT_PER_TOKEN_PER_SEC',
+  'DOCS',
+  'METRICS',
 ];
 
 describe('readConfig', () => {
@@ -56,6 +60,8 @@ describe('readConfig', () => {
         EXPIRED_TOKEN_RETENTION: '36h',
         RATE_LIMIT_FAILED_AUTH_PER_MIN: '0',
         RATE_LIMIT_PER_TOKEN_PER_SEC: '7',
+        DOCS: 'off',
+        METRICS: 'off',
       }),
     ).toEqual({
       port: 8080,
@@ -68,6 +74,8 @@ describe('readConfig', () => {
       corsOrigins: ['https://a.example', 'http://localhost:5173'],
       trustProxy: ['loopback', '10.0.0.0/8'],
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
+      docs: false,
+      metrics: false,
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
     });
   });
@@ -90,6 +98,15 @@ describe('readConfig', () => {
     ['192.0.2.10, 2001:db8::/32, 10.0.0.0/255.0.0.0', ['192.0.2.10', '2001:db8::/32', '10.0.0.0/255.0.0.0']],
   ])('reads TRUST_PROXY=%s as Express takes it', (value, expected) => {
     expect(readConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    ['on', true],
+    ['true', true],
+    ['off', false],
+    ['false', false],
+  ])('reads DOCS and METRICS set to %s as %s', (value, expected) => {
+    expect(readConfig({ DOCS: value, METRICS: value })).toMatchObject({ docs: expected, metrics: expected });
   });
 
   it.each([
@@ -136,6 +153,8 @@ describe('readConfig', () => {
     ['EXPIRED_TOKEN_RETENTION', '7 d'],
     ['EXPIRED_TOKEN_RETENTION', '7D'],
     ['EXPIRED_TOKEN_RETENTION', '999999999d'],
+    ['DOCS', 'no'],
+    ['METRICS', 'OFF'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

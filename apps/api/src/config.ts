@@ -24,6 +24,10 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** How long an expired token's row is kept before the store purges it (EXPIRED_TOKEN_RETENTION). */
   expiredTokenRetentionMs: number;
+  /** Serve the API reference at /docs, /openapi.json and /openapi.yaml (DOCS). */
+  docs: boolean;
+  /** Serve Prometheus metrics at /metrics (METRICS). */
+  metrics: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -130,6 +134,14 @@ function readOrigins(raw: string | undefined): string[] {
   return origins;
 }
 
+/** A feature switch: on (the default) or off; true and false are taken too. */
+function readSwitch(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = read(env, name);
+  if (raw === undefined || raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not on or off`);
+}
+
 /** A whole number ≥ 0 from the environment, or the default when unset. */
 function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = read(env, name);
@@ -160,6 +172,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     corsOrigins: readOrigins(read(env, 'CORS_ORIGINS')),
     trustProxy: readTrustProxy(read(env, 'TRUST_PROXY')),
     expiredTokenRetentionMs: readDuration(env, 'EXPIRED_TOKEN_RETENTION', DEFAULT_EXPIRED_TOKEN_RETENTION_MS),
+    docs: readSwitch(env, 'DOCS'),
+    metrics: readSwitch(env, 'METRICS'),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,
