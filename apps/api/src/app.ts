@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
 import { crossOrigin } from './http/cors.js';
+import { type ApiReference, serveApiReference } from './http/docs.js';
 import { errorHandler, notFound } from './http/errors.js';
 import {
   FailedAuthenticationLimiter,
@@ -30,6 +31,8 @@ export interface AppDependencies {
    * X-Forwarded-For. False (the default) trusts none: the client address is the TCP peer's.
    */
   trustProxy?: boolean | number | string | readonly string[];
+  /** The spec, served at /docs, /openapi.json and /openapi.yaml (DOCS); none: those answer 404. */
+  apiReference?: ApiReference;
 }
 
 export function createApp({
@@ -40,6 +43,7 @@ export function createApp({
   rateLimits,
   corsOrigins = [],
   trustProxy = false,
+  apiReference,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
@@ -73,6 +77,8 @@ export function createApp({
     },
   );
   app.use(basePath, api);
+  // After the API, so that its requests do not pass these routes first.
+  if (apiReference !== undefined) app.use(serveApiReference(apiReference));
 
   app.use(notFound);
   app.use(errorHandler);

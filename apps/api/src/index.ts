@@ -1,6 +1,7 @@
 // The process: read the environment, open and migrate the store, bootstrap, listen, and shut down cleanly on signals.
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
+import { loadApiReference } from './http/docs.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { loadSpec } from './spec.js';
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
     rateLimits: config.rateLimits,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    apiReference: config.docs ? loadApiReference() : undefined,
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.

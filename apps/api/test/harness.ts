@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import supertest from 'supertest';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { createApp } from '../src/app.js';
+import type { ApiReference } from '../src/http/docs.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger } from '../src/logger.js';
 import { loadSpec } from '../src/spec.js';
@@ -70,6 +71,8 @@ export interface HarnessOptions {
   /** Default: none, so that cases making many failed or rapid requests are not refused for it. */
   rateLimits?: RateLimitConfig;
   corsOrigins?: string[];
+  /** Default: none, so /docs, /openapi.json and /openapi.yaml answer 404. */
+  apiReference?: ApiReference;
 }
 
 /** Every harness made in this test file, so the setup file can check their logs when the file ends. */
@@ -96,6 +99,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     validateResponses: true,
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
     corsOrigins: options.corsOrigins,
+    apiReference: options.apiReference,
   });
 
   const base = spec.servers[0]?.url ?? '';
