@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
 import { crossOrigin } from './http/cors.js';
-import { type ApiReference, serveApiReference } from './http/docs.js';
+import { API_REFERENCE_ROUTES, type ApiReference, serveApiReference } from './http/docs.js';
 import { errorHandler, notFound } from './http/errors.js';
+import type { Metrics } from './http/metrics.js';
 import {
   FailedAuthenticationLimiter,
   limitRequestsPerToken,
@@ -31,6 +32,8 @@ export interface AppDependencies {
    * X-Forwarded-For. False (the default) trusts none: the client address is the TCP peer's.
    */
   trustProxy?: boolean | number | string | readonly string[];
+  /** Prometheus metrics, served at /metrics (METRICS); none: nothing is measured or served. */
+  metrics?: Metrics;
   /** The spec, served at /docs, /openapi.json and /openapi.yaml (DOCS); none: those answer 404. */
   apiReference?: ApiReference;
 }
@@ -43,6 +46,7 @@ export function createApp({
   rateLimits,
   corsOrigins = [],
   trustProxy = false,
+  metrics,
   apiReference,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
@@ -50,6 +54,10 @@ export function createApp({
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', trustProxy);
+  if (metrics !== undefined) {
+    const otherRoutes = ['/healthz', '/metrics', ...(apiReference === undefined ? [] : API_REFERENCE_ROUTES)];
+    app.use(metrics.observeRequests(spec, otherRoutes));
+  }
   app.use(helmet());
   app.use(logRequests(app, logger));
 
@@ -61,7 +69,13 @@ export function createApp({
   const api = Router();
   // Before authentication: a browser's preflight carries no credentials.
   if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
-  api.use(authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute)));
+  api.use(
+    authenticate(
+      tokens,
+      new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute),
+      metrics?.observeAuthentication,
+    ),
+  );
   const perTokenLimit = limitRequestsPerToken(rateLimits.requestsPerTokenPerSecond);
   if (perTokenLimit !== undefined) api.use(perTokenLimit);
   mountOperations(
@@ -78,9 +92,11 @@ export function createApp({
   );
   app.use(basePath, api);
   // After the API, so that its requests do not pass these routes first.
+  if (metrics !== undefined) app.get('/metrics', metrics.serve());
   if (apiReference !== undefined) app.use(serveApiReference(apiReference));
 
   app.use(notFound);
+  if (metrics !== undefined) app.use(metrics.observeErrors());
   app.use(errorHandler);
   return app;
 }

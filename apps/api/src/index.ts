@@ -2,6 +2,7 @@
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { loadApiReference } from './http/docs.js';
+import { Metrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { loadSpec } from './spec.js';
@@ -53,10 +54,14 @@ async function main(): Promise<void> {
   const spec = loadSpec();
 
   let store: ReturnType<typeof openStore>;
+  // Counted only when scraped, by then the store is open.
+  const metrics = config.metrics ? new Metrics({ countTokens: () => store.count() }) : undefined;
   try {
     store = openStore(config.databaseUrl, {
-      onBackgroundError: (err) =>
-        logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry'),
+      onBackgroundError: (err) => {
+        metrics?.observeStoreError(err);
+        logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry');
+      },
       expiredTokenRetentionMs: config.expiredTokenRetentionMs,
       // The auth cache is exact only if no other process can revoke a token behind its back.
       claim: config.authCacheSize > 0 ? 'sole' : 'shared',
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
     rateLimits: config.rateLimits,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
+    metrics,
     apiReference: config.docs ? loadApiReference() : undefined,
   });
 

@@ -4,6 +4,7 @@ import supertest from 'supertest';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { createApp } from '../src/app.js';
 import type { ApiReference } from '../src/http/docs.js';
+import type { Metrics } from '../src/http/metrics.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger } from '../src/logger.js';
 import { loadSpec } from '../src/spec.js';
@@ -71,6 +72,8 @@ export interface HarnessOptions {
   /** Default: none, so that cases making many failed or rapid requests are not refused for it. */
   rateLimits?: RateLimitConfig;
   corsOrigins?: string[];
+  /** Default: none, so /metrics answers 404 and nothing is measured. */
+  metrics?: Metrics;
   /** Default: none, so /docs, /openapi.json and /openapi.yaml answer 404. */
   apiReference?: ApiReference;
 }
@@ -99,6 +102,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     validateResponses: true,
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
     corsOrigins: options.corsOrigins,
+    metrics: options.metrics,
     apiReference: options.apiReference,
   });
 

@@ -15,6 +15,9 @@ declare global {
   }
 }
 
+/** How an authentication ended, for metrics: unknown covers revoked and expired tokens too. */
+export type AuthenticationResult = 'success' | 'missing' | 'malformed' | 'unknown';
+
 /** RFC 6750: the scheme name is case-insensitive; the credential is a single token68-like word. */
 const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
 
@@ -24,21 +27,29 @@ const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
  * The failure limiter is consulted only once an attempt has failed: a valid token is never refused
  * for what others sharing its address (a NAT, a proxy) did.
  */
-export function authenticate(tokens: TokenService, failures: FailedAuthenticationLimiter): RequestHandler {
+export function authenticate(
+  tokens: TokenService,
+  failures: FailedAuthenticationLimiter,
+  observe: (result: AuthenticationResult) => void = () => {},
+): RequestHandler {
   return async (req, res, next) => {
-    const refuse = async (message: string): Promise<never> => {
+    const refuse = async (result: AuthenticationResult, message: string): Promise<never> => {
+      observe(result);
       // req.ip is the TCP peer unless TRUST_PROXY names that peer as a proxy: then X-Forwarded-For's client.
       await failures.recordFailure(req.ip ?? req.socket.remoteAddress ?? 'unknown');
       throw unauthorized(message);
     };
     const header = req.get('authorization');
     if (header === undefined || header.trim() === '') {
-      return refuse('Authorization: a bearer token is required (Authorization: Bearer <token>)');
+      return refuse('missing', 'Authorization: a bearer token is required (Authorization: Bearer <token>)');
     }
     const secret = BEARER.exec(header)?.[1];
-    if (secret === undefined) return refuse("Authorization: malformed header, expected 'Bearer <token>'");
+    if (secret === undefined)
+      return refuse('malformed', "Authorization: malformed header, expected 'Bearer <token>'");
     const caller = await tokens.authenticate(secret);
-    if (caller === undefined) return refuse('Authorization: the bearer token is unknown, revoked or expired');
+    if (caller === undefined)
+      return refuse('unknown', 'Authorization: the bearer token is unknown, revoked or expired');
+    observe('success');
     res.locals.caller = caller;
     next();
   };
