@@ -1,6 +1,7 @@
 // The API reference: Swagger UI over the spec at /docs, the spec itself at /openapi.json and /openapi.yaml; fully offline.
 import { readFileSync } from 'node:fs';
 import { type RequestHandler, Router } from 'express';
+import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { parse } from 'yaml';
 import { specPath } from '../spec.js';
@@ -42,10 +43,19 @@ const onlyPageFiles: RequestHandler = (req, _res, next) => {
 };
 
 /**
+ * The page's Content-Security-Policy: helmet's default, which the API keeps, without
+ * upgrade-insecure-requests. That directive makes a browser fetch every resource of an http: page
+ * over https:, so a server reached over plain HTTP by any name but loopback (HOST=0.0.0.0 on a
+ * LAN) would answer a blank page and no "Try it out". The page loads nothing but its own origin
+ * (default-src 'self'), so there is no mixed content for the directive to upgrade anyway.
+ */
+const pagePolicy = helmet.contentSecurityPolicy({ directives: { upgradeInsecureRequests: null } });
+
+/**
  * Mounts GET /docs (Swagger UI), /openapi.json and /openapi.yaml at the root, outside the API's base
  * path and without authentication. Every asset comes from the installed swagger-ui-dist, and the
- * page's script is a file (swagger-ui-init.js), not inline, so helmet's default Content-Security-Policy
- * (script-src 'self') holds for the page as for the API; its inline styles are allowed by it.
+ * page's script is a file (swagger-ui-init.js), not inline, so script-src 'self' holds for the page
+ * as for the API; its inline styles are allowed by helmet's default style-src.
  */
 export function serveApiReference(reference: ApiReference): Router {
   const router = Router();
@@ -69,7 +79,7 @@ export function serveApiReference(reference: ApiReference): Router {
   const page = swaggerUi.setup(undefined, options);
   // The page's assets are relative (./swagger-ui.css), so it must be addressed as /docs/.
   router.get('/docs', (req, res, next) => {
-    if (req.path.endsWith('/')) page(req, res, next);
+    if (req.path.endsWith('/')) pagePolicy(req, res, () => page(req, res, next));
     else res.redirect(301, 'docs/');
   });
   // A router of its own, so that `next('router')` leaves these handlers for the app's 404.
