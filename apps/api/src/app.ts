@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
 import { crossOrigin } from './http/cors.js';
+import { API_REFERENCE_ROUTES, type ApiReference, serveApiReference } from './http/docs.js';
 import { errorHandler, notFound } from './http/errors.js';
+import type { Metrics } from './http/metrics.js';
 import {
   FailedAuthenticationLimiter,
   limitRequestsPerToken,
@@ -36,6 +38,10 @@ export interface AppDependencies {
   checkReady?: () => Promise<void>;
   /** A PostgreSQL store's pool: rate-limit counters shared by every replica; undefined: per process. */
   rateLimitPool?: pg.Pool;
+  /** Prometheus metrics, served at /metrics (METRICS); none: nothing is measured or served. */
+  metrics?: Metrics;
+  /** The spec, served at /docs, /openapi.json and /openapi.yaml (DOCS); none: those answer 404. */
+  apiReference?: ApiReference;
 }
 
 export function createApp({
@@ -48,12 +54,23 @@ export function createApp({
   trustProxy = false,
   checkReady = async () => {},
   rateLimitPool,
+  metrics,
+  apiReference,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('trust proxy', trustProxy);
+  if (metrics !== undefined) {
+    const otherRoutes = [
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      ...(apiReference === undefined ? [] : API_REFERENCE_ROUTES),
+    ];
+    app.use(metrics.observeRequests(spec, otherRoutes));
+  }
   app.use(helmet());
   app.use(logRequests(app, logger));
 
@@ -71,7 +88,11 @@ export function createApp({
   // Before authentication: a browser's preflight carries no credentials.
   if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
   api.use(
-    authenticate(tokens, new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitPool)),
+    authenticate(
+      tokens,
+      new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitPool),
+      metrics?.observeAuthentication,
+    ),
   );
   const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitPool);
   mountOperations(
@@ -88,8 +109,12 @@ export function createApp({
     },
   );
   app.use(basePath, api);
+  // After the API, so that its requests do not pass these routes first.
+  if (metrics !== undefined) app.get('/metrics', metrics.serve());
+  if (apiReference !== undefined) app.use(serveApiReference(apiReference));
 
   app.use(notFound);
+  if (metrics !== undefined) app.use(metrics.observeErrors());
   app.use(errorHandler);
   return app;
 }

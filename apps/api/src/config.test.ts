@@ -14,6 +14,8 @@ const DEFAULTS: Config = {
   trustProxy: false,
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
   auditRetentionMs: 90 * 24 * 60 * 60 * 1000,
+  docs: true,
+  metrics: true,
   rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
   databasePoolSize: 10,
   databaseConnectTimeoutMs: 30_000,
@@ -36,6 +38,8 @@ const VARIABLES = [
   'RATE_LIMIT_PER_TOKEN_PER_SEC',
   'DATABASE_POOL_SIZE',
   'DATABASE_CONNECT_TIMEOUT',
+  'DOCS',
+  'METRICS',
 ];
 
 describe('readConfig', () => {
@@ -65,6 +69,8 @@ describe('readConfig', () => {
         RATE_LIMIT_PER_TOKEN_PER_SEC: '7',
         DATABASE_POOL_SIZE: '25',
         DATABASE_CONNECT_TIMEOUT: '2m',
+        DOCS: 'off',
+        METRICS: 'off',
       }),
     ).toEqual({
       port: 8080,
@@ -78,6 +84,8 @@ describe('readConfig', () => {
       trustProxy: ['loopback', '10.0.0.0/8'],
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
       auditRetentionMs: 30 * 24 * 60 * 60 * 1000,
+      docs: false,
+      metrics: false,
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
       databasePoolSize: 25,
       databaseConnectTimeoutMs: 120_000,
@@ -102,6 +110,15 @@ describe('readConfig', () => {
     ['192.0.2.10, 2001:db8::/32, 10.0.0.0/255.0.0.0', ['192.0.2.10', '2001:db8::/32', '10.0.0.0/255.0.0.0']],
   ])('reads TRUST_PROXY=%s as Express takes it', (value, expected) => {
     expect(readConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    ['on', true],
+    ['true', true],
+    ['off', false],
+    ['false', false],
+  ])('reads DOCS and METRICS set to %s as %s', (value, expected) => {
+    expect(readConfig({ DOCS: value, METRICS: value })).toMatchObject({ docs: expected, metrics: expected });
   });
 
   it.each([
@@ -153,6 +170,8 @@ describe('readConfig', () => {
     ['DATABASE_CONNECT_TIMEOUT', '30'],
     ['AUDIT_RETENTION', '90'],
     ['AUDIT_RETENTION', '-1d'],
+    ['DOCS', 'no'],
+    ['METRICS', 'OFF'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

@@ -35,6 +35,10 @@ export interface Config {
   databaseConnectTimeoutMs: number;
   /** How long an audit event is kept before the store purges it (AUDIT_RETENTION). */
   auditRetentionMs: number;
+  /** Serve the API reference at /docs, /openapi.json and /openapi.yaml (DOCS). */
+  docs: boolean;
+  /** Serve Prometheus metrics at /metrics (METRICS). */
+  metrics: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -141,6 +145,14 @@ function readOrigins(raw: string | undefined): string[] {
   return origins;
 }
 
+/** A feature switch: on (the default) or off; true and false are taken too. */
+function readSwitch(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = read(env, name);
+  if (raw === undefined || raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not on or off`);
+}
+
 /** A whole number ≥ 0 from the environment, or the default when unset. */
 function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = read(env, name);
@@ -182,6 +194,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     databasePoolSize: readPoolSize(read(env, 'DATABASE_POOL_SIZE')),
     databaseConnectTimeoutMs: readDuration(env, 'DATABASE_CONNECT_TIMEOUT', DEFAULT_CONNECT_TIMEOUT_MS),
     auditRetentionMs: readDuration(env, 'AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION_MS),
+    docs: readSwitch(env, 'DOCS'),
+    metrics: readSwitch(env, 'METRICS'),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,

@@ -1,6 +1,8 @@
 // The process: read the environment, open and migrate the store, bootstrap, listen, and shut down cleanly on signals.
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
+import { loadApiReference } from './http/docs.js';
+import { Metrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, logAuditEvents } from './logger.js';
 import { loadSpec, readCapabilityCatalog } from './spec.js';
@@ -51,10 +53,14 @@ async function main(): Promise<void> {
   const spec = loadSpec();
 
   let store: TokenStore;
+  // Counted only when scraped, by then the store is open.
+  const metrics = config.metrics ? new Metrics({ countTokens: () => store.count() }) : undefined;
   try {
     store = await openStore(config.databaseUrl, {
-      onBackgroundError: (err) =>
-        logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry'),
+      onBackgroundError: (err) => {
+        metrics?.observeStoreError(err);
+        logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry');
+      },
       expiredTokenRetentionMs: config.expiredTokenRetentionMs,
       auditRetentionMs: config.auditRetentionMs,
       // The auth cache is exact only if no other process can revoke a token behind its back.
@@ -92,6 +98,8 @@ async function main(): Promise<void> {
     trustProxy: config.trustProxy,
     checkReady: () => store.ping(),
     rateLimitPool: sharedPoolOf(store),
+    metrics,
+    apiReference: config.docs ? loadApiReference() : undefined,
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.

@@ -3,6 +3,8 @@ import type { Express } from 'express';
 import supertest from 'supertest';
 import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import { createApp } from '../src/app.js';
+import type { ApiReference } from '../src/http/docs.js';
+import type { Metrics } from '../src/http/metrics.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger, logAuditEvents } from '../src/logger.js';
 import type { Action, Capabilities } from '../src/model.js';
@@ -68,6 +70,10 @@ export interface HarnessOptions {
   /** Default: none, so that cases making many failed or rapid requests are not refused for it. */
   rateLimits?: RateLimitConfig;
   corsOrigins?: string[];
+  /** Default: none, so /metrics answers 404 and nothing is measured. */
+  metrics?: Metrics;
+  /** Default: none, so /docs, /openapi.json and /openapi.yaml answer 404. */
+  apiReference?: ApiReference;
 }
 
 /** Every harness made in this test file, so the setup file can check their logs when the file ends. */
@@ -128,6 +134,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     validateResponses: true,
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS,
     corsOrigins: options.corsOrigins,
+    metrics: options.metrics,
+    apiReference: options.apiReference,
   });
 
   const base = spec.servers[0]?.url ?? '';

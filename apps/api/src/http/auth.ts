@@ -16,6 +16,9 @@ declare global {
   }
 }
 
+/** How an authentication ended, for metrics: unknown covers revoked and expired tokens too. */
+export type AuthenticationResult = 'success' | 'missing' | 'malformed' | 'unknown';
+
 /** RFC 6750: the scheme name is case-insensitive; the credential is a single token68-like word. */
 const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
 
@@ -25,9 +28,14 @@ const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
  * The failure limiter is consulted only once an attempt has failed: a valid token is never refused
  * for what others sharing its address (a NAT, a proxy) did.
  */
-export function authenticate(tokens: TokenService, failures: FailedAuthenticationLimiter): RequestHandler {
+export function authenticate(
+  tokens: TokenService,
+  failures: FailedAuthenticationLimiter,
+  observe: (result: AuthenticationResult) => void = () => {},
+): RequestHandler {
   return async (req, res, next) => {
-    const refuse = async (message: string): Promise<never> => {
+    const refuse = async (result: AuthenticationResult, message: string): Promise<never> => {
+      observe(result);
       const provenance = provenanceOf(req);
       tokens.countRefusedAuthentication(provenance);
       await failures.recordFailure(provenance.address);
@@ -35,12 +43,15 @@ export function authenticate(tokens: TokenService, failures: FailedAuthenticatio
     };
     const header = req.get('authorization');
     if (header === undefined || header.trim() === '') {
-      return refuse('Authorization: a bearer token is required (Authorization: Bearer <token>)');
+      return refuse('missing', 'Authorization: a bearer token is required (Authorization: Bearer <token>)');
     }
     const secret = BEARER.exec(header)?.[1];
-    if (secret === undefined) return refuse("Authorization: malformed header, expected 'Bearer <token>'");
+    if (secret === undefined)
+      return refuse('malformed', "Authorization: malformed header, expected 'Bearer <token>'");
     const caller = await tokens.authenticate(secret);
-    if (caller === undefined) return refuse('Authorization: the bearer token is unknown, revoked or expired');
+    if (caller === undefined)
+      return refuse('unknown', 'Authorization: the bearer token is unknown, revoked or expired');
+    observe('success');
     res.locals.caller = caller;
     next();
   };

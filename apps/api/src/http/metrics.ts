@@ -1,0 +1,216 @@
+// Prometheus metrics: a registry per app, the request-duration histogram, token counters and the live-token gauge.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { OpenApiDocument } from '../spec.js';
+import { StoreUnavailableError } from '../store/store.js';
+import type { AuthenticationResult } from './auth.js';
+
+/** How long a count of the stored tokens is reused before a scrape asks the store again. */
+export const LIVE_TOKENS_REFRESH_MS = 30_000;
+
+/** The route label of a request whose path is none of the app's routes: raw paths never become labels. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** The store-error reason label when a reason is not a short fixed phrase (so no id can become a label). */
+const OTHER_REASON = 'other';
+const FIXED_PHRASE = /^[a-z][a-z ,'-]{0,63}$/i;
+
+/** Seconds; a cached read takes about a millisecond, a durable create a few. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** What a successful answer of an operation means for the token counters. */
+const TOKEN_EFFECTS: Record<string, (metrics: Metrics) => void> = {
+  createAPIToken: (metrics) => metrics.tokensCreated.inc(),
+  // The replacement is a new token; the old one ends (at once, or when its grace period does).
+  regenerateAPIToken: (metrics) => {
+    metrics.tokensCreated.inc();
+    metrics.tokensRevoked.inc({ reason: 'regenerate' });
+  },
+  deleteAPIToken: (metrics) => metrics.tokensRevoked.inc({ reason: 'delete' }),
+};
+
+interface Route {
+  template: string;
+  pattern: RegExp;
+  /** operationId by HTTP method, upper case. */
+  operations: Map<string, string>;
+}
+
+/** '/v2/tokens/{id}' → a pattern matching its paths the way Express routes them: any case, optional trailing slash. */
+function routePattern(template: string): RegExp {
+  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const source = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => (part.startsWith('{') ? '[^/]+' : literal(part)))
+    .join('');
+  return new RegExp(`^${source}/?$`, 'i');
+}
+
+export interface MetricsOptions {
+  /** Counts the tokens in the store; asked at most once per LIVE_TOKENS_REFRESH_MS, when scraped. */
+  countTokens?: () => Promise<number>;
+  /** Milliseconds since some epoch; injected so tests can pass the refresh interval without waiting. */
+  now?: () => number;
+}
+
+/**
+ * The metrics of one app, in a registry of its own (not prom-client's global one), so several apps
+ * in one process (tests) do not collide. No label ever holds a secret, an id or a token name: routes
+ * are the spec's path templates, reasons and results are fixed words.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly tokensCreated: Counter;
+  readonly tokensRevoked: Counter<'reason'>;
+  readonly authentications: Counter<'result'>;
+  readonly storeErrors: Counter<'reason'>;
+  readonly liveTokens: Gauge;
+  readonly #countTokens: (() => Promise<number>) | undefined;
+  readonly #now: () => number;
+  #countedAt: number | undefined;
+  #counting: Promise<void> | undefined;
+
+  constructor({ countTokens, now = () => performance.now() }: MetricsOptions = {}) {
+    this.#countTokens = countTokens;
+    this.#now = now;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requestDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from the arrival of a request to the end of its answer, by method, route (the spec path template) and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.tokensCreated = new Counter({
+      name: 'api_tokens_created_total',
+      help: 'Tokens created through the API: by create, and the replacements made by regenerate.',
+      registers,
+    });
+    this.tokensRevoked = new Counter({
+      name: 'api_tokens_revoked_total',
+      help: 'Tokens revoked through the API, by reason: delete, or regenerate (the old token ends when its grace period does).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.authentications = new Counter({
+      name: 'api_tokens_authentications_total',
+      help: 'Bearer authentications under the API base path, by result: success, missing, malformed or unknown (unknown, revoked or expired).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: 'api_tokens_store_errors_total',
+      help: 'Times the token store was unavailable (answered 503, or background work failed), by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    const liveTokens = new Gauge({
+      name: 'api_tokens_live',
+      help: `Tokens in the store, counted at most once per ${LIVE_TOKENS_REFRESH_MS / 1000} s; includes expired tokens the background purge has not removed yet.`,
+      registers,
+      collect: () => this.#refreshLiveTokens(),
+    });
+    this.liveTokens = liveTokens;
+    // Unknown until counted: no sample rather than a false 0.
+    liveTokens.remove({});
+  }
+
+  /** Counts an authentication; passed to `authenticate`. */
+  readonly observeAuthentication = (result: AuthenticationResult): void => {
+    this.authentications.inc({ result });
+  };
+
+  /** Counts a StoreUnavailableError by its reason; anything else is not a store error. */
+  observeStoreError(err: unknown): void {
+    if (!(err instanceof StoreUnavailableError)) return;
+    this.storeErrors.inc({ reason: FIXED_PHRASE.test(err.reason) ? err.reason : OTHER_REASON });
+  }
+
+  /**
+   * Times every request, labelled with the route it matched among the spec's operations (under the
+   * base path) and `otherRoutes` (path templates at the root), and counts the tokens that successful
+   * creates, regenerates and deletes made or ended. Observed when the answer is finished.
+   */
+  observeRequests(spec: OpenApiDocument, otherRoutes: readonly string[]): RequestHandler {
+    const basePath = (spec.servers[0]?.url ?? '').replace(/\/$/, '');
+    const routes: Route[] = [
+      ...Object.entries(spec.paths).map(([path, item]) => ({
+        template: basePath + path,
+        pattern: routePattern(basePath + path),
+        operations: new Map(
+          METHODS.flatMap((method) => {
+            const operationId = item[method]?.operationId;
+            return operationId === undefined ? [] : [[method.toUpperCase(), operationId] as const];
+          }),
+        ),
+      })),
+      ...otherRoutes.map((template) => ({
+        template,
+        pattern: routePattern(template),
+        operations: new Map(),
+      })),
+    ];
+    return (req, res, next) => {
+      const started = performance.now();
+      res.once('finish', () => {
+        const url = req.originalUrl;
+        const queryAt = url.indexOf('?');
+        const path = queryAt === -1 ? url : url.slice(0, queryAt);
+        const route = routes.find((candidate) => candidate.pattern.test(path));
+        this.requestDuration.observe(
+          { method: req.method, route: route?.template ?? UNMATCHED_ROUTE, status_code: res.statusCode },
+          (performance.now() - started) / 1000,
+        );
+        if (route === undefined || res.statusCode < 200 || res.statusCode >= 300) return;
+        const operationId = route.operations.get(req.method);
+        if (operationId !== undefined) TOKEN_EFFECTS[operationId]?.(this);
+      });
+      next();
+    };
+  }
+
+  /** Counts the store errors on their way to the error handler, which answers them. */
+  observeErrors(): ErrorRequestHandler {
+    return (err, _req, _res, next) => {
+      this.observeStoreError(err);
+      next(err);
+    };
+  }
+
+  /** GET /metrics: the registry in Prometheus's text format. */
+  serve(): RequestHandler {
+    return async (_req, res) => {
+      const text = await this.registry.metrics();
+      res.type(this.registry.contentType).send(text);
+    };
+  }
+
+  /** Counts the tokens again if the last count is older than the refresh interval; one count at a time. */
+  async #refreshLiveTokens(): Promise<void> {
+    const countTokens = this.#countTokens;
+    if (countTokens === undefined) return;
+    const now = this.#now();
+    if (this.#countedAt !== undefined && now - this.#countedAt < LIVE_TOKENS_REFRESH_MS) return;
+    // .finally runs after the count settles, even one that throws at once, so the next refresh can start.
+    this.#counting ??= this.#countLiveTokens(countTokens, now).finally(() => {
+      this.#counting = undefined;
+    });
+    await this.#counting;
+  }
+
+  async #countLiveTokens(countTokens: () => Promise<number>, now: number): Promise<void> {
+    try {
+      this.liveTokens.set(await countTokens());
+      this.#countedAt = now;
+    } catch (err) {
+      // A store that cannot answer now: the last count stays (none at first) and the next scrape
+      // tries again. Anything else is a bug, for the error handler to answer 500 and log.
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.observeStoreError(err);
+    }
+  }
+}
