@@ -1,6 +1,7 @@
 // The PostgreSQL TokenStore: a pg connection pool, plain SQL, safe for any number of server processes on one database.
 import pg from 'pg';
 import { type AuditEventRow, auditRow, refusalKey, toAuditEvent } from './auditRows.js';
+import { BackgroundPurge } from './backgroundPurge.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import {
   type AuditEvent,
@@ -331,11 +332,10 @@ export class PostgresTokenStore implements TokenStore {
   readonly #retentionMs: number;
   readonly #auditRetentionMs: number;
   readonly #expiredRowsReadPerPage: number;
-  readonly #purgeTimer: NodeJS.Timeout | undefined;
+  readonly #backgroundPurge: BackgroundPurge | undefined;
   #pending: PendingInsert[] = [];
   /** Group commits in progress, which close() waits for. */
   readonly #committing = new Set<Promise<void>>();
-  #backgroundPurge: Promise<unknown> | undefined;
   #closing = false;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
@@ -403,16 +403,11 @@ export class PostgresTokenStore implements TokenStore {
     this.#retentionMs = expiredTokenRetentionMs;
     this.#expiredRowsReadPerPage = expiredRowsReadPerPage;
     if (purgeEveryMs > 0) {
-      this.#purgeTimer = setInterval(() => {
-        if (this.#backgroundPurge !== undefined || this.#closing) return; // the last one is still going
-        this.#backgroundPurge = this.purgeExpired(new Date())
-          .catch((err: unknown) => onBackgroundError(err instanceof Error ? err : new Error(String(err))))
-          .finally(() => {
-            this.#backgroundPurge = undefined;
-          });
-      }, purgeEveryMs);
-      // The purge alone does not keep the process alive.
-      this.#purgeTimer.unref();
+      this.#backgroundPurge = new BackgroundPurge(
+        (now) => this.purgeExpired(now),
+        purgeEveryMs,
+        onBackgroundError,
+      );
     }
   }
 
@@ -767,8 +762,7 @@ export class PostgresTokenStore implements TokenStore {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    clearInterval(this.#purgeTimer);
-    await this.#backgroundPurge;
+    await this.#backgroundPurge?.stop();
     this.#flush();
     await Promise.all(this.#committing);
     await this.#pool.end();

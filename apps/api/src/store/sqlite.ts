@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type AuditEventRow, auditRow, refusalKey, toAuditEvent } from './auditRows.js';
+import { BackgroundPurge } from './backgroundPurge.js';
 import { Checkpointer } from './checkpointer.js';
 import { claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
@@ -205,9 +206,7 @@ export class SqliteTokenStore implements TokenStore {
   readonly #recordUses: (uses: readonly TokenUse[], minIntervalMs: number) => void;
   readonly #retentionMs: number;
   readonly #expiredRowsReadPerPage: number;
-  readonly #purgeTimer: NodeJS.Timeout | undefined;
-  /** The background purge in progress, which close() waits for. */
-  #backgroundPurge: Promise<unknown> | undefined;
+  readonly #backgroundPurge: BackgroundPurge | undefined;
   #closing = false;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
@@ -427,16 +426,11 @@ export class SqliteTokenStore implements TokenStore {
       });
     }
     if (purgeEveryMs > 0) {
-      this.#purgeTimer = setInterval(() => {
-        if (this.#backgroundPurge !== undefined || this.#closing) return; // the last one is still going
-        this.#backgroundPurge = this.purgeExpired(new Date())
-          .catch((err: unknown) => onBackgroundError(err instanceof Error ? err : new Error(String(err))))
-          .finally(() => {
-            this.#backgroundPurge = undefined;
-          });
-      }, purgeEveryMs);
-      // The purge alone does not keep the process alive.
-      this.#purgeTimer.unref();
+      this.#backgroundPurge = new BackgroundPurge(
+        (now) => this.purgeExpired(now),
+        purgeEveryMs,
+        onBackgroundError,
+      );
     }
   }
 
@@ -565,9 +559,8 @@ export class SqliteTokenStore implements TokenStore {
 
   async close(): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#purgeTimer);
     try {
-      await this.#backgroundPurge;
+      await this.#backgroundPurge?.stop();
       await this.#checkpointer?.stop();
       if (this.#pending.length > 0) this.#commitPending();
       if (this.#db.open) this.#db.close();
