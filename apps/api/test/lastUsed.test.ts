@@ -42,7 +42,7 @@ describe('apiLastUsed', () => {
     const { token: _secret, ...created } = await createToken();
     expect(created.apiLastUsed).toBeNull();
     expect(created.createdAt).toBe(harness.clock().toISOString());
-    await harness.tokens.flushUses();
+    await harness.tokens.flush();
     expect(await get(created.id)).toEqual(created);
     const listed = (await harness.as(harness.adminSecret).get('/tokens')).body;
     expect(listed).toContainEqual(created);
@@ -53,7 +53,7 @@ describe('apiLastUsed', () => {
     harness.clock.advance(5000);
     const usedAt = harness.clock().toISOString();
     await use(created.token);
-    await harness.tokens.flushUses();
+    await harness.tokens.flush();
     expect((await get(created.id)).apiLastUsed).toBe(usedAt);
   });
 
@@ -65,7 +65,7 @@ describe('apiLastUsed', () => {
       await use(created.token);
       harness.clock.advance(1000);
     }
-    await harness.tokens.flushUses();
+    await harness.tokens.flush();
     expect((await get(created.id)).apiLastUsed).toBe(firstUse);
     const usesWritten = (id: string) =>
       writes.mock.calls.flatMap(([uses]) => uses).filter((written) => written.id === id).length;
@@ -74,7 +74,7 @@ describe('apiLastUsed', () => {
     harness.clock.advance(USE_RECORD_INTERVAL_MS - 20_000); // a minute after the first use
     const minuteLater = harness.clock().toISOString();
     await use(created.token);
-    await harness.tokens.flushUses();
+    await harness.tokens.flush();
     expect((await get(created.id)).apiLastUsed).toBe(minuteLater);
     expect(usesWritten(created.id)).toBe(2);
   });
@@ -89,8 +89,32 @@ describe('apiLastUsed', () => {
       '/tokens/verify',
       200,
     );
-    await harness.tokens.flushUses();
+    await harness.tokens.flush();
     expect((await get(created.id)).apiLastUsed).toBe(harness.clock().toISOString());
+  });
+
+  it('is as fresh in a verdict, answered from the auth cache, as in the store: within a minute of the latest use', async () => {
+    const created = await createToken();
+    const service = await harness.callerWith({ orgCapabilities: { apiTokens: ['read'] } });
+    const verdict = async () =>
+      (
+        await expectAnswer(
+          harness.as(service).post('/tokens/verify', { token: created.token }),
+          'post',
+          '/tokens/verify',
+          200,
+        )
+      ).body.token.apiLastUsed;
+    await use(created.token); // cached now, with no use recorded
+    for (let minute = 1; minute <= 3; minute++) {
+      harness.clock.advance(USE_RECORD_INTERVAL_MS);
+      const latest = harness.clock().toISOString();
+      expect(await verdict()).toBe(latest);
+      harness.clock.advance(30_000);
+      expect(await verdict()).toBe(latest); // written at most once a minute
+      await harness.tokens.flush();
+      expect((await get(created.id)).apiLastUsed).toBe(latest);
+    }
   });
 
   it('is written by itself a moment after a single use, with nothing else to flush it', async () => {
@@ -108,8 +132,8 @@ describe('apiLastUsed', () => {
     const created = await createToken();
     const writes = vi.spyOn(harness.store, 'recordUses').mockRejectedValueOnce(new Error('disk full'));
     await use(created.token);
-    await harness.tokens.flushUses(); // fails, and is queued again
-    await harness.tokens.flushUses();
+    await harness.tokens.flush(); // fails, and is queued again
+    await harness.tokens.flush();
     expect(writes).toHaveBeenCalledTimes(2);
     expect((await get(created.id)).apiLastUsed).toBe(harness.clock().toISOString());
   });

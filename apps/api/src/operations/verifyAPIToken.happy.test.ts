@@ -33,12 +33,16 @@ describe('verifyAPIToken', () => {
     harness = await createHarness();
   });
 
-  it('answers VALID with the token, as get answers it, for a live secret and no requirement', async () => {
+  it('answers VALID with the token, as get answers it once the verification is recorded as its use', async () => {
     const created = await createToken({ datasetCapabilities: { logs: { ingest: ['create'] } } });
     const verdict = await verify({ token: created.token });
     const { token: _secret, ...withoutSecret } = created;
-    expect(verdict).toEqual({ valid: true, code: 'VALID', token: withoutSecret });
+    const used = { ...withoutSecret, apiLastUsed: harness.clock().toISOString() };
+    expect(verdict).toEqual({ valid: true, code: 'VALID', token: used });
     expect(JSON.stringify(verdict)).not.toContain(created.token);
+    await harness.tokens.flush();
+    const got = await harness.as(harness.adminSecret).get(`/tokens/${created.id}`);
+    expect(got.body).toEqual(used);
   });
 
   it('answers VALID when every required action is held, on the name or on *', async () => {

@@ -147,10 +147,9 @@ export class TokenService {
 
   /** The live token a secret belongs to, noting its use; undefined when it is unknown or has expired. */
   async authenticate(secret: string): Promise<Caller | undefined> {
-    const token = await this.#lookup(secret);
-    if (token === undefined || this.#isExpired(token)) return undefined;
-    this.#usage.note(token, this.#clock());
-    return token;
+    const found = await this.#lookup(secret);
+    if (found === undefined || this.#isExpired(found.token)) return undefined;
+    return this.#used(found);
   }
 
   /**
@@ -159,24 +158,23 @@ export class TokenService {
    * refused here exactly when it would be refused as a bearer token; a live token's use is noted.
    */
   async verify(secret: string, required: RequestedCapabilities = {}): Promise<Verdict> {
-    const token = await this.#lookup(secret);
-    if (token === undefined) return { code: 'NOT_FOUND' };
+    const found = await this.#lookup(secret);
+    if (found === undefined) return { code: 'NOT_FOUND' };
     // A replaced token whose grace period is over is gone, as far as anyone outside is concerned.
-    if (this.#isExpired(token)) return { code: token.replacedBy === null ? 'EXPIRED' : 'NOT_FOUND' };
-    this.#usage.note(token, this.#clock());
+    if (this.#isExpired(found.token))
+      return { code: found.token.replacedBy === null ? 'EXPIRED' : 'NOT_FOUND' };
+    const token = this.#used(found);
     const missing = missingCapabilities(token, normalizeCapabilities(this.#catalog, required));
     return missing.length === 0
       ? { code: 'VALID', token }
       : { code: 'INSUFFICIENT_CAPABILITIES', token, missing };
   }
 
-  /** Writes the uses noted so far; a clean stop calls it before closing the store. */
-  async flushUses(): Promise<void> {
-    await this.#usage.flush();
-  }
-
-  /** The token a secret belongs to, expired or not, from the cache or the store. */
-  async #lookup(secret: string): Promise<TokenRecord | undefined> {
+  /**
+   * The token a secret belongs to, expired or not, from the cache or the store, and its key in the
+   * cache (the secret's digest).
+   */
+  async #lookup(secret: string): Promise<{ token: TokenRecord; key: string } | undefined> {
     const digest = digestSecret(secret);
     const key = digest.toString('base64');
     let token = this.#authenticated.get(key);
@@ -189,7 +187,20 @@ export class TokenService {
       token = await this.#store.findByDigest(digest);
       if (token !== undefined && epoch === this.#forgetEpoch) this.#remember(key, token);
     }
-    return token;
+    return token === undefined ? undefined : { token, key };
+  }
+
+  /**
+   * Notes a use of a live token now. When that use is to be written, the cached record takes it as
+   * its last use too, so what a cached token answers (verify) trails its latest use by at most a
+   * minute, as the store's copy does.
+   */
+  #used({ token, key }: { token: TokenRecord; key: string }): TokenRecord {
+    const now = this.#clock();
+    if (!this.#usage.note(token, now)) return token;
+    const used = { ...token, lastUsedAt: now };
+    if (this.#authenticated.get(key) === token) this.#authenticated.set(key, used);
+    return used;
   }
 
   #remember(key: string, token: TokenRecord): void {

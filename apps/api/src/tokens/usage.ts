@@ -30,16 +30,17 @@ export class UsageRecorder {
     this.#onError = onError;
   }
 
-  /** Notes that `token` was used at `at`. */
-  note(token: TokenRecord, at: Date): void {
+  /** Notes that `token` was used at `at`; true when that use is queued to be written as its last. */
+  note(token: TokenRecord, at: Date): boolean {
     const last = Math.max(
       this.#queuedAt.get(token.id) ?? -Infinity,
       token.lastUsedAt?.getTime() ?? -Infinity,
     );
-    if (at.getTime() - last < USE_RECORD_INTERVAL_MS) return;
+    if (at.getTime() - last < USE_RECORD_INTERVAL_MS) return false;
     this.#queuedAt.set(token.id, at.getTime());
     this.#pending.set(token.id, { id: token.id, at });
     this.#writer.schedule();
+    return true;
   }
 
   /** Writes every queued use now; resolves once they are committed (or have failed and been queued again). */
