@@ -127,6 +127,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   if (adminSecret === undefined) throw new Error('harness: expected an empty store');
   const admin = await tokens.authenticate(adminSecret);
   if (admin === undefined) throw new Error('harness: the bootstrap token does not authenticate');
+  // That use settles the admin's apiLastUsed now (the clock stands still unless a case moves it),
+  // not a second later, in the middle of a case comparing two listings.
+  await tokens.flush();
   const app = createApp({
     tokens,
     spec,
