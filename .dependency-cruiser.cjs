@@ -36,6 +36,13 @@ module.exports = {
       to: { path: '^apps/api/src/tokens/' },
     },
     {
+      name: 'database-drivers-in-the-store',
+      comment: 'Only the stores talk to a database driver; the rest of the service sees TokenStore.',
+      severity: 'error',
+      from: { path: '^apps/api/src/', pathNot: '^apps/api/src/store/|\\.test\\.ts$' },
+      to: { path: '^node_modules/(pg|better-sqlite3)/' },
+    },
+    {
       name: 'concrete-stores-behind-the-factory',
       comment: 'Only the store factory (store/index.ts) and the stores themselves name a concrete store.',
       severity: 'error',

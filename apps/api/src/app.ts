@@ -1,7 +1,6 @@
 // createApp(): the Express app, from its dependencies; opening ports and stores is index.ts's job.
 import express, { type Express, Router } from 'express';
 import helmet from 'helmet';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
@@ -18,6 +17,7 @@ import {
 import { logRequests } from './http/requestLog.js';
 import { mountOperations } from './operations/index.js';
 import type { OpenApiDocument } from './spec.js';
+import type { CounterFactory } from './store/rateLimitCounters.js';
 import type { TokenService } from './tokens/service.js';
 
 export interface AppDependencies {
@@ -36,8 +36,8 @@ export interface AppDependencies {
   trustProxy?: boolean | number | string | readonly string[];
   /** Resolves when the store answers, rejects (StoreUnavailableError) when not: GET /readyz. */
   checkReady?: () => Promise<void>;
-  /** A PostgreSQL store's pool: rate-limit counters shared by every replica; undefined: per process. */
-  rateLimitPool?: pg.Pool;
+  /** The store's rate-limit counters (rateLimitCountersOf): shared by every replica on PostgreSQL; default in memory. */
+  rateLimitCounters?: CounterFactory;
   /** Prometheus metrics, served at /metrics (METRICS); none: nothing is measured or served. */
   metrics?: Metrics;
   /** The spec, served at /docs, /openapi.json and /openapi.yaml (DOCS); none: those answer 404. */
@@ -53,7 +53,7 @@ export function createApp({
   corsOrigins = [],
   trustProxy = false,
   checkReady = async () => {},
-  rateLimitPool,
+  rateLimitCounters,
   metrics,
   apiReference,
 }: AppDependencies): Express {
@@ -90,11 +90,11 @@ export function createApp({
   api.use(
     authenticate(
       tokens,
-      new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitPool),
+      new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitCounters),
       metrics?.observeAuthentication,
     ),
   );
-  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitPool);
+  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitCounters);
   mountOperations(
     api,
     spec,

@@ -6,7 +6,7 @@ import { Metrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, logAuditEvents } from './logger.js';
 import { loadSpec, readCapabilityCatalog } from './spec.js';
-import { openStore, sharedPoolOf } from './store/index.js';
+import { openStore, rateLimitCountersOf } from './store/index.js';
 import { StoreInUseError, type TokenStore } from './store/store.js';
 import { TokenService } from './tokens/service.js';
 
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     checkReady: () => store.ping(),
-    rateLimitPool: sharedPoolOf(store),
+    rateLimitCounters: rateLimitCountersOf(store),
     metrics,
     apiReference: config.docs ? loadApiReference() : undefined,
   });

@@ -1,12 +1,7 @@
 // Abuse limits: failed authentications per client address, and requests per token. 0 disables either.
 import type { RequestHandler } from 'express';
-import type pg from 'pg';
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterPostgres,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import { type CounterFactory, memoryCounters } from '../store/rateLimitCounters.js';
 import { ApiError } from './apiError.js';
 
 export interface RateLimitConfig {
@@ -23,32 +18,6 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
 
 export const NO_RATE_LIMITS: RateLimitConfig = { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 0 };
 
-/**
- * A counter of `points` per `durationSeconds`: in this process's memory, or, given the pool of a
- * PostgreSQL store, in `table` there, so that every replica on the database counts together. The
- * table is created by the store's migrations (so `tableCreated`: replicas starting together never
- * race to create it). Should PostgreSQL fail, each process counts in memory meanwhile: a limit
- * per process is better than none, and than refusing every request.
- */
-function createCounter(
-  points: number,
-  durationSeconds: number,
-  table: string,
-  pool: pg.Pool | undefined,
-): RateLimiterAbstract {
-  const memory = new RateLimiterMemory({ points, duration: durationSeconds });
-  if (pool === undefined) return memory;
-  return new RateLimiterPostgres({
-    storeClient: pool,
-    storeType: 'pool',
-    tableName: table,
-    tableCreated: true,
-    points,
-    duration: durationSeconds,
-    insuranceLimiter: memory,
-  });
-}
-
 const tooManyRequests = (message: string, msBeforeNext: number) => {
   const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
   return new ApiError(429, `${message}; retry after ${seconds} s`, {
@@ -59,14 +28,14 @@ const tooManyRequests = (message: string, msBeforeNext: number) => {
 /**
  * Counts failed authentications per client address. It is asked only after an attempt failed, so
  * it can refuse nothing but failures: past `perMinute` in the window, a failing attempt answers 429
- * instead of 401, while a valid token from the same address still passes. The counters are per
- * process (in memory), or shared by every replica when given a PostgreSQL store's `pool`.
+ * instead of 401, while a valid token from the same address still passes. The counters are the
+ * store's (see rateLimitCounters.ts): per process, or shared by every replica on PostgreSQL.
  */
 export class FailedAuthenticationLimiter {
   readonly #limiter: RateLimiterAbstract | undefined;
 
-  constructor(perMinute: number, pool?: pg.Pool) {
-    this.#limiter = perMinute > 0 ? createCounter(perMinute, 60, 'rate_limit_failed_auth', pool) : undefined;
+  constructor(perMinute: number, counters: CounterFactory = memoryCounters) {
+    this.#limiter = perMinute > 0 ? counters('rate_limit_failed_auth', perMinute, 60) : undefined;
   }
 
   /** Counts a failed attempt from `address`; throws 429 once the address is past the limit. */
@@ -88,13 +57,13 @@ export class FailedAuthenticationLimiter {
 /**
  * Counts requests per token in one-second windows: those it authenticates (see
  * `limitRequestsPerToken`) and verifications of it (verifyAPIToken). Per process, or across every
- * replica when given a PostgreSQL store's `pool`.
+ * replica on PostgreSQL, as the store's counters are.
  */
 export class TokenRequestLimiter {
   readonly #limiter: RateLimiterAbstract | undefined;
 
-  constructor(perSecond: number, pool?: pg.Pool) {
-    this.#limiter = perSecond > 0 ? createCounter(perSecond, 1, 'rate_limit_per_token', pool) : undefined;
+  constructor(perSecond: number, counters: CounterFactory = memoryCounters) {
+    this.#limiter = perSecond > 0 ? counters('rate_limit_per_token', perSecond, 1) : undefined;
   }
 
   get enabled(): boolean {

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgSkipped, type TestDatabase } from '../../test/postgres.js';
-import { openStore, sharedPoolOf } from './index.js';
+import { openStore, rateLimitCountersOf } from './index.js';
 import { PostgresTokenStore } from './postgres.js';
+import { memoryCounters } from './rateLimitCounters.js';
 import { SqliteTokenStore } from './sqlite.js';
 
 let dir: string;
@@ -21,7 +22,7 @@ describe('openStore', () => {
     const store = await openStore(`sqlite:${join(dir, 'x.db')}`);
     expect(store).toBeInstanceOf(SqliteTokenStore);
     expect(store.multiProcess).toBe(false);
-    expect(sharedPoolOf(store)).toBeUndefined();
+    expect(rateLimitCountersOf(store)).toBe(memoryCounters);
     expect(await store.count()).toBe(0);
     await store.close();
   });
@@ -65,7 +66,7 @@ describe.skipIf(pgSkipped)('openStore on PostgreSQL', () => {
     const store = await openStore(database.url.replace(/^postgres/, scheme));
     expect(store).toBeInstanceOf(PostgresTokenStore);
     expect(store.multiProcess).toBe(true);
-    expect(sharedPoolOf(store)).toBeDefined();
+    expect(rateLimitCountersOf(store)).not.toBe(memoryCounters);
     expect(await store.count()).toBe(0);
     await store.close();
   });

@@ -1,6 +1,6 @@
 // The one place a store is chosen: DATABASE_URL's scheme names the implementation.
-import type pg from 'pg';
 import { type PostgresStoreOptions, PostgresTokenStore } from './postgres.js';
+import { type CounterFactory, memoryCounters, postgresCounters } from './rateLimitCounters.js';
 import { SqliteTokenStore } from './sqlite.js';
 import type { TokenStore } from './store.js';
 
@@ -23,7 +23,7 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
   );
 }
 
-/** The connection pool of a PostgreSQL store, through which replicas share rate-limit counters; undefined for others. */
-export function sharedPoolOf(store: TokenStore): pg.Pool | undefined {
-  return store instanceof PostgresTokenStore ? store.pool : undefined;
+/** Where `store`'s processes keep rate-limit counters: shared through PostgreSQL, else in each process's memory. */
+export function rateLimitCountersOf(store: TokenStore): CounterFactory {
+  return store instanceof PostgresTokenStore ? postgresCounters(store.pool) : memoryCounters;
 }
