@@ -5,7 +5,7 @@ import { streamJsonArray } from '../http/streamJson.js';
 import type { TokenRecord } from '../model.js';
 import type { OperationDependencies } from './dependencies.js';
 import { presentToken } from './present.js';
-import { decodeCursor, encodeCursor, readLimit } from './request.js';
+import { decodeCursor, linkNextPage, readLimit } from './request.js';
 
 type Query = NonNullable<GetApiTokensData['query']>;
 
@@ -26,10 +26,7 @@ export function getAPITokens({ tokens }: OperationDependencies) {
       return;
     }
     const page = await tokens.listTokens({ limit, after });
-    if (page.next !== undefined) {
-      const next = new URLSearchParams({ limit: String(limit), cursor: encodeCursor(page.next) });
-      res.set('Link', `<${req.baseUrl}${req.path}?${next}>; rel="next"`);
-    }
+    if (page.next !== undefined) linkNextPage(req, res, { limit, next: page.next });
     res.status(200).json(page.tokens.map(presentToken));
   };
 }

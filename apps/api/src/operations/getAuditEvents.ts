@@ -3,7 +3,7 @@ import type { AuditEvent, GetAuditEventsData } from '@api-tokens/client';
 import type { Request, Response } from 'express';
 import type { OperationDependencies } from './dependencies.js';
 import { presentAuditEvent } from './present.js';
-import { decodeCursor, encodeCursor, readDate, readLimit } from './request.js';
+import { decodeCursor, linkNextPage, readDate, readLimit } from './request.js';
 
 type Query = NonNullable<GetAuditEventsData['query']>;
 
@@ -27,15 +27,7 @@ export function getAuditEvents({ tokens }: OperationDependencies) {
       until: until === undefined ? undefined : readDate('query.until', until),
     });
     if (page.next !== undefined) {
-      const filters = Object.entries({ type, tokenId, since, until }).filter(
-        (entry): entry is [string, string] => entry[1] !== undefined,
-      );
-      const next = new URLSearchParams([
-        ...filters,
-        ['limit', String(limit)],
-        ['cursor', encodeCursor(page.next)],
-      ]);
-      res.set('Link', `<${req.baseUrl}${req.path}?${next}>; rel="next"`);
+      linkNextPage(req, res, { query: { type, tokenId, since, until }, limit, next: page.next });
     }
     res.status(200).json(page.events.map(presentAuditEvent));
   };

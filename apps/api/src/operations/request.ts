@@ -1,5 +1,6 @@
 // Request syntax the token rules never see: RFC 3339 and Go's zero time, listing cursors, and where a field sat in the request.
 import type { CreateApiToken } from '@api-tokens/client';
+import type { Request, Response } from 'express';
 import { badRequest } from '../http/apiError.js';
 import { TokenError } from '../tokens/errors.js';
 import type { ListPosition, TokenRequest } from '../tokens/service.js';
@@ -50,6 +51,24 @@ export function readLimit(raw: unknown): number | undefined {
 /** Cursors are opaque to clients: base64url of "p<position>". */
 export function encodeCursor(position: ListPosition): string {
   return Buffer.from(`p${position}`, 'utf8').toString('base64url');
+}
+
+/**
+ * Sets `Link: <…>; rel="next"` (RFC 8288) to this path with `query` (the filters, unset ones left
+ * out), `limit`, and the cursor of `next`: the page after this one.
+ */
+export function linkNextPage(
+  req: Pick<Request, 'baseUrl' | 'path'>,
+  res: Pick<Response, 'set'>,
+  {
+    query = {},
+    limit,
+    next,
+  }: { query?: Record<string, string | undefined>; limit: number; next: ListPosition },
+): void {
+  const given = Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  const params = new URLSearchParams([...given, ['limit', String(limit)], ['cursor', encodeCursor(next)]]);
+  res.set('Link', `<${req.baseUrl}${req.path}?${params}>; rel="next"`);
 }
 
 export function decodeCursor(cursor: string): ListPosition {
