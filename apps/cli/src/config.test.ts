@@ -1,11 +1,19 @@
 // Where the CLI talks to and with which token: precedence, the config file's place, and no secret sent to another server.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { configPath, DEFAULT_URL, resolveToken, resolveUrl, writeLogin } from './config.js';
 
-const home = () => mkdtempSync(join(tmpdir(), 'api-tokens-cli-config-'));
+const homes: string[] = [];
+const home = () => {
+  const made = mkdtempSync(join(tmpdir(), 'api-tokens-cli-config-'));
+  homes.push(made);
+  return made;
+};
+afterAll(() => {
+  for (const made of homes.splice(0)) rmSync(made, { recursive: true, force: true });
+});
 
 describe('configPath', () => {
   it('is under XDG_CONFIG_HOME, else ~/.config; a relative XDG_CONFIG_HOME is ignored, as the XDG spec says', () => {

@@ -42,9 +42,17 @@ export function useServer(admin: string): () => ServerProcess {
   };
 }
 
+/** The homes freshHome made in the current test file, removed when it ends. */
+const homes: string[] = [];
+afterAll(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
 /** A fresh XDG_CONFIG_HOME (and HOME) for one test: no login leaks from one case into another. */
 export function freshHome(): string {
-  return mkdtempSync(join(tmpdir(), 'api-tokens-cli-'));
+  const home = mkdtempSync(join(tmpdir(), 'api-tokens-cli-'));
+  homes.push(home);
+  return home;
 }
 
 /**
