@@ -41,6 +41,12 @@ const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
 );
 
 let dir: string;
+/**
+ * Chromium's own temporary directory. It puts a Unix socket there, whose path may be at most 107
+ * bytes: the TMPDIR of a test run in a nested worktree (.ci/run, scripts/test-node.sh) is too long,
+ * so Chromium gets a short one directly under /tmp.
+ */
+let chromiumTmp: string | undefined;
 let server: ServerProcess;
 let browser: Browser | undefined;
 
@@ -49,9 +55,11 @@ beforeAll(async () => {
   server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN });
   // Without the browser every case fails, each with the line openReference throws; none is skipped.
   if (existsSync(CHROMIUM)) {
+    chromiumTmp = mkdtempSync('/tmp/atc-');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [...CHROMIUM_FLAGS, `--host-resolver-rules=MAP ${INSECURE_NAME} 127.0.0.1`],
+      env: { ...process.env, TMPDIR: chromiumTmp },
     });
   }
 }, PROCESS_TEST_TIMEOUT_MS);
@@ -60,6 +68,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  if (chromiumTmp !== undefined) rmSync(chromiumTmp, { recursive: true, force: true });
 });
 
 interface Visit {

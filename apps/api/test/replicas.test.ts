@@ -1,8 +1,9 @@
 // Stateless replicas: several real server processes on one PostgreSQL database serve any request alike.
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, pgSkipped, pgTestUrl, type TestDatabase } from './postgres.js';
 import {
+  PROCESS_EVENT_BOUND_MS,
   PROCESS_TEST_TIMEOUT_MS,
   runServerExpectingExit,
   type ServerProcess,
@@ -83,11 +84,20 @@ async function startReplicas(
   return replicas;
 }
 
-/** The one generated bootstrap secret among the replicas' consoles. */
-function bootstrapSecret(replicas: ServerProcess[]): string {
-  const shown = replicas.map((replica) => SECRET.exec(replica.stderr())?.[0]).filter(Boolean);
-  expect(shown).toHaveLength(1);
-  return shown[0] as string;
+/**
+ * The one generated bootstrap secret among the replicas' consoles. It is printed on stderr before
+ * "listening" is logged on stdout, but the two pipes are read apart, so it is waited for.
+ */
+async function bootstrapSecret(replicas: ServerProcess[]): Promise<string> {
+  const shown = () => replicas.map((replica) => SECRET.exec(replica.stderr())?.[0]).filter(Boolean);
+  await vi.waitFor(
+    () => {
+      if (shown().length === 0) throw new Error('timeout: no replica printed the bootstrap secret');
+    },
+    { timeout: PROCESS_EVENT_BOUND_MS, interval: 20 },
+  );
+  expect(shown()).toHaveLength(1);
+  return shown()[0] as string;
 }
 
 /** Every token id of a walk through the pages, `limit` at a time, each page from the next replica in turn. */
@@ -117,7 +127,7 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
     'bootstrap once when three replicas start together on an empty database',
     async () => {
       replicas = await startReplicas(database.url, 3);
-      admin = bootstrapSecret(replicas);
+      admin = await bootstrapSecret(replicas);
       const listed = await call(replicas[2] as ServerProcess, 'GET', '/v2/tokens', admin);
       expect(listed.status).toBe(200);
       expect(listed.body).toHaveLength(1);
@@ -130,7 +140,7 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
     beforeAll(async () => {
       replicas = await startReplicas(database.url, 3, {}, true);
       // The database was bootstrapped by the case above, or is now by one of these.
-      if (admin === undefined) admin = bootstrapSecret(replicas);
+      if (admin === undefined) admin = await bootstrapSecret(replicas);
     }, PROCESS_TEST_TIMEOUT_MS);
     afterAll(async () => {
       await Promise.all(replicas.map((replica) => replica.stop('SIGKILL')));
@@ -226,7 +236,7 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
           RATE_LIMIT_PER_TOKEN_PER_SEC: '4',
         });
         const [first, second] = limited as [ServerProcess, ServerProcess];
-        const secret = bootstrapSecret(limited);
+        const secret = await bootstrapSecret(limited);
         // Failed authentications: three on one replica, and the fourth, on the other, is refused.
         for (let i = 0; i < 3; i++)
           expect((await call(first, 'GET', '/v2/tokens', `xaat-wrong-${i}`)).status).toBe(401);
@@ -255,7 +265,7 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
       async () => {
         const durable = await newDatabase();
         const [doomed, survivor] = (await startReplicas(durable.url, 2)) as [ServerProcess, ServerProcess];
-        const secret = bootstrapSecret([doomed, survivor]);
+        const secret = await bootstrapSecret([doomed, survivor]);
         const answered: { id: string; token: string }[] = [];
         const burst = Array.from({ length: 600 }, async (_, i) => {
           try {
@@ -292,7 +302,7 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
         url.hostname = '127.0.0.1';
         url.port = String(proxy.port);
         const [server] = (await startReplicas(url.toString(), 1)) as [ServerProcess];
-        const secret = bootstrapSecret([server]);
+        const secret = await bootstrapSecret([server]);
         expect((await call(server, 'POST', '/v2/tokens', secret, { name: 'before' })).status).toBe(200);
 
         proxy.cut();
@@ -326,7 +336,7 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
       async () => {
         const restarted = await newDatabase();
         const [server] = (await startReplicas(restarted.url, 1)) as [ServerProcess];
-        const secret = bootstrapSecret([server]);
+        const secret = await bootstrapSecret([server]);
         const answered: { id: string; token: string }[] = [];
         const statuses = new Set<number>();
         let creating = true;

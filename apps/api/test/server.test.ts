@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  PROCESS_EVENT_BOUND_MS,
   PROCESS_TEST_TIMEOUT_MS,
   runServerExpectingExit,
   type ServerProcess,
@@ -70,6 +71,11 @@ describe('the server process', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
 
   it('on an empty store, generates the admin token and shows it once on the console, never in the logs', async () => {
     const server = await start();
+    // Printed on stderr before "listening" is logged on stdout; the two pipes are read apart.
+    await vi.waitFor(() => expect(server.stderr()).toMatch(SECRET), {
+      timeout: PROCESS_EVENT_BOUND_MS,
+      interval: 20,
+    });
     const shown = server.stderr().match(SECRET) ?? [];
     expect(shown).toHaveLength(1);
     const admin = shown[0] as string;
