@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { catalog, manualClock } from '../../test/harness.js';
+import { tokenRecord } from '../../test/records.js';
 import { TokenService } from '../tokens/service.js';
 import { migrations } from './migrations.js';
 import { guarded, SqliteTokenStore } from './sqlite.js';
@@ -93,18 +94,8 @@ describe('guarded', () => {
 });
 
 describe('background checkpoints', () => {
-  const record = (id: string) => ({
-    id,
-    name: id,
-    description: 'x'.repeat(1000),
-    expiresAt: null,
-    createdAt: new Date(0),
-    datasetCapabilities: {},
-    orgCapabilities: {},
-    viewCapabilities: {},
-    lastUsedAt: null,
-    replacedBy: null,
-  });
+  // A kilobyte of description each, so that 200 of them fill the log.
+  const record = (name: string) => ({ ...tokenRecord(name), description: 'x'.repeat(1000) });
   const fill = (store: SqliteTokenStore) =>
     Promise.all(Array.from({ length: 200 }, (_, i) => store.insert(record(`t${i}`), Buffer.alloc(32, i))));
   const fileBytes = (path: string) => statSync(path).size;
