@@ -30,10 +30,29 @@ module.exports = {
     },
     {
       name: 'store-below-domain',
-      comment: 'A store persists records; the token rules use it, never the other way round.',
+      comment:
+        'A store persists records and makes the rules atomic; the token rules use it, never the other way round. (The contract suite, test code, drives stores with the rules.)',
       severity: 'error',
-      from: { path: '^apps/api/src/store/', pathNot: '\\.test\\.ts$' },
+      from: { path: '^apps/api/src/store/', pathNot: '\\.test\\.ts$|^apps/api/src/store/contract\\.ts$' },
       to: { path: '^apps/api/src/tokens/' },
+    },
+    {
+      name: 'http-reaches-the-store-through-the-domain',
+      comment:
+        'HTTP, the operations and the app see the store only through what the domain (tokens/) and the app dependencies give them: no skipping a layer. Only the process (index.ts) and the admin tools open a store.',
+      severity: 'error',
+      from: {
+        path: '^apps/api/src/(http|operations)/|^apps/api/src/app\\.ts$',
+        pathNot: '\\.test\\.ts$',
+      },
+      to: { path: '^apps/api/src/store/' },
+    },
+    {
+      name: 'logger-below-http',
+      comment: 'The logger is used by every layer, so it needs none of them: no operations, HTTP or store.',
+      severity: 'error',
+      from: { path: '^apps/api/src/logger\\.ts$' },
+      to: { path: '^apps/api/src/(operations|http|store|tokens)/' },
     },
     {
       name: 'database-drivers-in-the-store',

@@ -2,6 +2,7 @@
 import express, { type Express, Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
+import type { CounterFactory } from './counters.js';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
 import { crossOrigin } from './http/cors.js';
@@ -17,7 +18,6 @@ import {
 import { logRequests } from './http/requestLog.js';
 import { mountOperations } from './operations/index.js';
 import type { OpenApiDocument } from './spec.js';
-import type { CounterFactory } from './store/rateLimitCounters.js';
 import type { TokenService } from './tokens/service.js';
 
 export interface AppDependencies {
@@ -36,7 +36,7 @@ export interface AppDependencies {
   trustProxy?: boolean | number | string | readonly string[];
   /** Resolves when the store answers, rejects (StoreUnavailableError) when not: GET /readyz. */
   checkReady?: () => Promise<void>;
-  /** The store's rate-limit counters (rateLimitCountersOf): shared by every replica on PostgreSQL; default in memory. */
+  /** The store's rate-limit counters (OpenedStore.rateLimitCounters): shared by every replica on PostgreSQL; default in memory. */
   rateLimitCounters?: CounterFactory;
   /** Prometheus metrics, served at /metrics (METRICS); none: nothing is measured or served. */
   metrics?: Metrics;

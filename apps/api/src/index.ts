@@ -5,8 +5,9 @@ import { loadApiReference } from './http/docs.js';
 import { Metrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, logAuditEvents } from './logger.js';
+import { presentAuditEvent } from './operations/present.js';
 import { loadSpec, readCapabilityCatalog } from './spec.js';
-import { openStore, rateLimitCountersOf } from './store/index.js';
+import { type OpenedStore, openStore } from './store/index.js';
 import { StoreInUseError, type TokenStore } from './store/store.js';
 import { TokenService } from './tokens/service.js';
 
@@ -55,8 +56,9 @@ async function main(): Promise<void> {
   let store: TokenStore;
   // Counted only when scraped, by then the store is open.
   const metrics = config.metrics ? new Metrics({ countTokens: () => store.count() }) : undefined;
+  let opened: OpenedStore;
   try {
-    store = await openStore(config.databaseUrl, {
+    opened = await openStore(config.databaseUrl, {
       onBackgroundError: (err) => {
         metrics?.observeStoreError(err);
         logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry');
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
       expiredTokenRetentionMs: config.expiredTokenRetentionMs,
       auditRetentionMs: config.auditRetentionMs,
       // The auth cache is exact only if no other process can revoke a token behind its back.
-      claim: config.authCacheSize > 0 ? 'sole' : 'shared',
+      cache: config.authCacheSize > 0,
       poolSize: config.databasePoolSize,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
     });
@@ -73,10 +75,11 @@ async function main(): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     fail(message.startsWith('DATABASE_URL') ? message : `DATABASE_URL: ${message}`);
   }
+  store = opened.store;
   // On a database that other replicas serve from, a revocation on any of them must hold on the
   // very next request here: every authentication reads the store, no cache.
-  const authCacheSize = store.multiProcess ? 0 : config.authCacheSize;
-  if (store.multiProcess && config.authCacheSize > 0)
+  const authCacheSize = opened.cacheExact ? config.authCacheSize : 0;
+  if (!opened.cacheExact && config.authCacheSize > 0)
     logger.info('auth cache off: replicas share the database, so each request reads the token from it');
   const tokens = new TokenService({
     store,
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     onBackgroundError: (err) =>
       logger.warn({ err }, 'token store: writing last-use times or refusal counts failed'),
     // Each audit event once in the log too, for shipping to a SIEM without polling the API.
-    onAuditEvent: logAuditEvents(logger),
+    onAuditEvent: logAuditEvents(logger, presentAuditEvent),
   });
   const app = createApp({
     tokens,
@@ -97,7 +100,7 @@ async function main(): Promise<void> {
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     checkReady: () => store.ping(),
-    rateLimitCounters: rateLimitCountersOf(store),
+    rateLimitCounters: opened.rateLimitCounters,
     metrics,
     apiReference: config.docs ? loadApiReference() : undefined,
   });

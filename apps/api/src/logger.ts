@@ -1,7 +1,6 @@
 // The structured JSON logger; secrets are redacted at the source so no log line can carry one.
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { AuditEvent } from './model.js';
-import { presentAuditEvent } from './operations/present.js';
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -13,7 +12,13 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
 }
 
-/** Writes each audit event to the log once, as the API answers it, marked `audit: true` for shipping to a SIEM. */
-export function logAuditEvents(logger: Logger): (event: AuditEvent) => void {
-  return (event) => logger.info({ audit: true, event: presentAuditEvent(event) }, `audit: ${event.type}`);
+/**
+ * Writes each audit event to the log once, as `present` shapes it (the API's answer, so that logs
+ * and the API agree), marked `audit: true` for shipping to a SIEM.
+ */
+export function logAuditEvents(
+  logger: Logger,
+  present: (event: AuditEvent) => unknown,
+): (event: AuditEvent) => void {
+  return (event) => logger.info({ audit: true, event: present(event) }, `audit: ${event.type}`);
 }

@@ -69,3 +69,17 @@ export interface AuditEvent {
   provenance: Provenance | null;
   details: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * The store cannot serve right now (disk full or read-only, database locked, I/O failing). The
+ * operation changed nothing and may be retried; the store recovers by itself when the cause clears.
+ */
+export class StoreUnavailableError extends Error {
+  readonly reason: string;
+
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`token store unavailable: ${reason}`, options);
+    this.name = 'StoreUnavailableError';
+    this.reason = reason;
+  }
+}

@@ -10,6 +10,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrations } from '../src/store/migrations.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
+import { issuedBy } from '../src/tokens/issuance.js';
+import { regeneration } from '../src/tokens/regeneration.js';
 import { tokenRecord, uniqueDigest } from './records.js';
 
 let dir: string;
@@ -109,18 +111,20 @@ describe('two processes writing one database at once', () => {
       for (let round = 0; round < ROUNDS; round++) {
         const target = record('target');
         const outcomes = await Promise.allSettled([
-          store.insert(target, digest(), { id: issuer.id, now: new Date(1) }),
-          store.insert(record('sibling'), digest(), { id: issuer.id, now: new Date(1) }),
+          store.insert(target, digest(), issuedBy({ id: issuer.id, now: new Date(1) })),
+          store.insert(record('sibling'), digest(), issuedBy({ id: issuer.id, now: new Date(1) })),
         ]);
         const regenerated = store
-          .regenerate({
-            id: target.id,
-            now: new Date(1),
-            issuer: { id: issuer.id, now: new Date(1) },
-            existingTokenExpiresAt: new Date(2),
-            replacement: record('replacement'),
-            replacementSecretDigest: digest(),
-          })
+          .write(
+            regeneration({
+              id: target.id,
+              now: new Date(1),
+              issuer: { id: issuer.id, now: new Date(1) },
+              existingTokenExpiresAt: new Date(2),
+              replacement: record('replacement'),
+              replacementSecretDigest: digest(),
+            }),
+          )
           .then((outcome) => expect(outcome).toBe('regenerated'));
         for (const outcome of [...outcomes, ...(await Promise.allSettled([regenerated]))]) {
           if (outcome.status === 'rejected') failures.push(outcome.reason);

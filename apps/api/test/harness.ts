@@ -8,6 +8,7 @@ import type { Metrics } from '../src/http/metrics.js';
 import { NO_RATE_LIMITS, type RateLimitConfig } from '../src/http/rateLimits.js';
 import { createLogger, logAuditEvents } from '../src/logger.js';
 import type { Action, Capabilities } from '../src/model.js';
+import { presentAuditEvent } from '../src/operations/present.js';
 import { loadSpec, readCapabilityCatalog } from '../src/spec.js';
 import { PostgresTokenStore } from '../src/store/postgres.js';
 import { SqliteTokenStore } from '../src/store/sqlite.js';
@@ -121,7 +122,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const store = await openHarnessStore(options);
   const logLines: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logLines.push(line) });
-  const tokens = new TokenService({ store, catalog, clock, onAuditEvent: logAuditEvents(logger) });
+  const tokens = new TokenService({
+    store,
+    catalog,
+    clock,
+    onAuditEvent: logAuditEvents(logger, presentAuditEvent),
+  });
   const bootstrapped = await tokens.bootstrap();
   const adminSecret = bootstrapped?.generatedSecret;
   if (adminSecret === undefined) throw new Error('harness: expected an empty store');

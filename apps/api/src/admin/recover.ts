@@ -42,10 +42,10 @@ export async function recoverAdmin(
     );
   }
   const catalog = readCapabilityCatalog(loadSpec());
-  let store: Awaited<ReturnType<typeof openStore>>;
+  let store: Awaited<ReturnType<typeof openStore>>['store'];
   try {
     // Awaited so that an asynchronous openStore (a networked store) needs no change here.
-    store = await openStore(databaseUrl, { claim: 'sole' });
+    ({ store } = await openStore(databaseUrl, { claim: 'sole' }));
   } catch (err) {
     if (err instanceof StoreInUseError) {
       throw new RecoveryError(

@@ -1,6 +1,6 @@
 // The one place errors leave: ApiError, the token rules' refusals, store, body-parser and router errors all become `{ code, message }`.
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
-import { StoreUnavailableError } from '../store/store.js';
+import { StoreUnavailableError } from '../model.js';
 import { TokenError, type TokenErrorKind } from '../tokens/errors.js';
 import { ApiError } from './apiError.js';
 import { redactUrl } from './requestLog.js';

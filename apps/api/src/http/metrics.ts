@@ -1,8 +1,8 @@
 // Prometheus metrics: a registry per app, the request-duration histogram, token counters and the live-token gauge.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { StoreUnavailableError } from '../model.js';
 import type { OpenApiDocument } from '../spec.js';
-import { StoreUnavailableError } from '../store/store.js';
 import type { AuthenticationResult } from './auth.js';
 
 /** How long a count of the stored tokens is reused before a scrape asks the store again. */

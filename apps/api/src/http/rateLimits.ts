@@ -1,7 +1,7 @@
 // Abuse limits: failed authentications per client address, and requests per token. 0 disables either.
 import type { RequestHandler } from 'express';
 import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
-import { type CounterFactory, memoryCounters } from '../store/rateLimitCounters.js';
+import { type CounterFactory, memoryCounters } from '../counters.js';
 import { ApiError } from './apiError.js';
 
 export interface RateLimitConfig {

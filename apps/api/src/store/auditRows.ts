@@ -33,11 +33,6 @@ export function auditRow(event: AuditEvent, refusal: string | null = null): Audi
   };
 }
 
-/** The key under which refusals merge: one client address, one UTC minute. */
-export function refusalKey(event: AuditEvent): string {
-  return `${event.provenance?.address ?? ''} ${Math.floor(event.time.getTime() / 60_000)}`;
-}
-
 /** A row as read back; `time` may come as a number or (PostgreSQL's bigint) a string. */
 export function toAuditEvent(row: Omit<AuditEventRow, 'time'> & { time: number | string }): AuditEvent {
   return {

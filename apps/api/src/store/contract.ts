@@ -1,7 +1,11 @@
 // The TokenStore contract: one suite, run against every store, pinning each promise store.ts makes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
-import type { AuditEvent, ListPosition, RegenerateRequest, TokenRecord, TokenStore } from './store.js';
+import { deletion } from '../tokens/deletion.js';
+import { type Issuer, issuedBy } from '../tokens/issuance.js';
+import { refusalKey } from '../tokens/refusals.js';
+import { type RegenerateRequest, regeneration } from '../tokens/regeneration.js';
+import type { AuditEvent, ListPosition, TokenRecord, TokenStore } from './store.js';
 import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store.js';
 
 /** The options a contract case may set; every store takes them. */
@@ -24,6 +28,23 @@ export interface StoresUnderTest {
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2030-01-01T00:00:00.000Z');
 const at = (offsetMs: number) => new Date(NOW.getTime() + offsetMs);
+
+/**
+ * A store's writes as the rules in tokens/ make them: the store makes each atomic, the rule decides
+ * it, and the cases below pin both together, as the service uses them.
+ */
+const ruled = (store: TokenStore) => ({
+  insert: (token: TokenRecord, secretDigest: Buffer, issuer?: Issuer, event?: AuditEvent) =>
+    store.insert(token, secretDigest, issuer === undefined ? undefined : issuedBy(issuer), event),
+  /** Whether a live token with this id existed (and now does not). */
+  delete: async (id: string, now: Date, event?: AuditEvent) =>
+    typeof (await store.write(
+      deletion({ id, now, event: event === undefined ? undefined : () => event }),
+    )) === 'object',
+  regenerate: (request: RegenerateRequest) => store.write(regeneration(request)),
+  recordRefusals: (events: readonly AuditEvent[]) =>
+    store.recordRefusals(events.map((event) => ({ event, mergeKey: refusalKey(event) }))),
+});
 
 /** Every page of a walk from the start, as the store answers it. */
 async function walk(store: TokenStore, { now = NOW, limit }: { now?: Date; limit: number }) {
@@ -74,7 +95,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
 
     async function insert(store: TokenStore, expiresAt: Date | null = null, tokenName?: string) {
       const token = tokenRecord(tokenName, expiresAt);
-      expect(await store.insert(token, uniqueDigest())).toBe('inserted');
+      expect(await ruled(store).insert(token, uniqueDigest())).toBe('inserted');
       return token;
     }
 
@@ -104,7 +125,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
           viewCapabilities: { 'errors-view': { query: ['read'] } },
         };
         const digest = uniqueDigest();
-        expect(await store.insert(token, digest)).toBe('inserted');
+        expect(await ruled(store).insert(token, digest)).toBe('inserted');
         expect(await store.findByDigest(digest)).toStrictEqual(token);
         expect(await store.findById(token.id, NOW)).toStrictEqual(token);
         expect(await store.findByDigest(uniqueDigest())).toBeUndefined();
@@ -118,7 +139,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
           ...tokenRecord('ordered'),
           datasetCapabilities: { zeta: { query: ['read'] }, a: { ingest: ['create'] } },
         };
-        await store.insert(token, uniqueDigest());
+        await ruled(store).insert(token, uniqueDigest());
         const found = await store.findById(token.id, NOW);
         expect(JSON.stringify(found?.datasetCapabilities)).toBe(JSON.stringify(token.datasetCapabilities));
       });
@@ -127,10 +148,10 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const a = tokenRecord('a');
         const outcomes = await Promise.allSettled([
-          store.insert(a, uniqueDigest()),
-          store.insert(tokenRecord('b'), uniqueDigest()),
-          store.insert({ ...a }, uniqueDigest()), // the same id again
-          store.insert(tokenRecord('c'), uniqueDigest()),
+          ruled(store).insert(a, uniqueDigest()),
+          ruled(store).insert(tokenRecord('b'), uniqueDigest()),
+          ruled(store).insert({ ...a }, uniqueDigest()), // the same id again
+          ruled(store).insert(tokenRecord('c'), uniqueDigest()),
         ]);
         expect(outcomes.map((outcome) => outcome.status)).toEqual([
           'fulfilled',
@@ -144,8 +165,8 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
       it('refuses a second token with the same secret digest', async () => {
         const store = await open();
         const digest = uniqueDigest();
-        await store.insert(tokenRecord(), digest);
-        await expect(store.insert(tokenRecord(), digest)).rejects.toThrow();
+        await ruled(store).insert(tokenRecord(), digest);
+        await expect(ruled(store).insert(tokenRecord(), digest)).rejects.toThrow();
         expect(await store.count()).toBe(1);
       });
 
@@ -153,7 +174,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const tokens = Array.from({ length: 50 }, () => tokenRecord('durable'));
         const digests = tokens.map(() => uniqueDigest());
-        await Promise.all(tokens.map((token, i) => store.insert(token, digests[i] as Buffer)));
+        await Promise.all(tokens.map((token, i) => ruled(store).insert(token, digests[i] as Buffer)));
         const other = await openAnother();
         expect(await other.count()).toBe(50);
         expect(await other.findByDigest(digests[49] as Buffer)).toMatchObject({ id: tokens[49]?.id });
@@ -163,7 +184,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const token = tokenRecord('survivor');
         const digest = uniqueDigest();
-        await store.insert(token, digest);
+        await ruled(store).insert(token, digest);
         await store.close();
         const reopened = await openAnother();
         expect(await reopened.findByDigest(digest)).toStrictEqual(token);
@@ -180,12 +201,15 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const issuer = await insert(store, at(DAY));
         const outcome = (issuerNow: Date) =>
-          store.insert(tokenRecord('issued', at(1000)), uniqueDigest(), { id: issuer.id, now: issuerNow });
+          ruled(store).insert(tokenRecord('issued', at(1000)), uniqueDigest(), {
+            id: issuer.id,
+            now: issuerNow,
+          });
         expect(await outcome(NOW)).toBe('inserted');
         expect(await outcome(at(DAY))).toBe('issuer_gone'); // expired at that instant
-        expect(await store.insert(tokenRecord(), uniqueDigest(), { id: 'no-such-issuer', now: NOW })).toBe(
-          'issuer_gone',
-        );
+        expect(
+          await ruled(store).insert(tokenRecord(), uniqueDigest(), { id: 'no-such-issuer', now: NOW }),
+        ).toBe('issuer_gone');
         expect(await store.count()).toBe(2);
       });
 
@@ -193,7 +217,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const issuer = await insert(store, at(DAY));
         const issued = (expiresAt: Date | null) =>
-          store.insert(tokenRecord('issued', expiresAt), uniqueDigest(), { id: issuer.id, now: NOW });
+          ruled(store).insert(tokenRecord('issued', expiresAt), uniqueDigest(), { id: issuer.id, now: NOW });
         expect(await issued(null)).toEqual({ outlivesIssuer: at(DAY) });
         expect(await issued(at(DAY + 1))).toEqual({ outlivesIssuer: at(DAY) });
         expect(await issued(at(DAY))).toBe('inserted');
@@ -204,8 +228,8 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const issuer = await insert(store);
         const other = await openAnother();
-        expect(await other.delete(issuer.id, NOW)).toBe(true);
-        expect(await store.insert(tokenRecord(), uniqueDigest(), { id: issuer.id, now: NOW })).toBe(
+        expect(await ruled(other).delete(issuer.id, NOW)).toBe(true);
+        expect(await ruled(store).insert(tokenRecord(), uniqueDigest(), { id: issuer.id, now: NOW })).toBe(
           'issuer_gone',
         );
         expect(await store.count()).toBe(0);
@@ -218,8 +242,8 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
           const issuer = await insert(store);
           const issued = tokenRecord('issued');
           const [inserted, deleted] = await Promise.all([
-            store.insert(issued, uniqueDigest(), { id: issuer.id, now: NOW }),
-            other.delete(issuer.id, NOW),
+            ruled(store).insert(issued, uniqueDigest(), { id: issuer.id, now: NOW }),
+            ruled(other).delete(issuer.id, NOW),
           ]);
           expect(deleted).toBe(true);
           // Inserted only if the insert committed while the issuer still existed, i.e. before the delete.
@@ -233,8 +257,8 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
       it('deletes a live token once, and finds nothing to delete the second time', async () => {
         const store = await open();
         const token = await insert(store);
-        expect(await store.delete(token.id, NOW)).toBe(true);
-        expect(await store.delete(token.id, NOW)).toBe(false);
+        expect(await ruled(store).delete(token.id, NOW)).toBe(true);
+        expect(await ruled(store).delete(token.id, NOW)).toBe(false);
         expect(await store.findById(token.id, NOW)).toBeUndefined();
         expect(await store.count()).toBe(0);
       });
@@ -242,7 +266,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
       it('does not delete an expired token: it no longer exists for any read', async () => {
         const store = await open();
         const token = await insert(store, at(-1));
-        expect(await store.delete(token.id, NOW)).toBe(false);
+        expect(await ruled(store).delete(token.id, NOW)).toBe(false);
       });
     });
 
@@ -252,13 +276,15 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const admin = await insert(store);
         const old = await insert(store, null, 'old');
         const request = regenerateRequest(old.id, admin.id);
-        expect(await store.regenerate(request)).toBe('regenerated');
+        expect(await ruled(store).regenerate(request)).toBe('regenerated');
         expect(await store.findById(old.id, NOW)).toMatchObject({
           expiresAt: at(60_000),
           replacedBy: request.replacement.id,
         });
         expect(await store.findByDigest(request.replacementSecretDigest)).toStrictEqual(request.replacement);
-        expect(await store.regenerate(regenerateRequest(old.id, admin.id))).toBe('already_regenerated');
+        expect(await ruled(store).regenerate(regenerateRequest(old.id, admin.id))).toBe(
+          'already_regenerated',
+        );
         expect(await store.count()).toBe(3);
       });
 
@@ -266,7 +292,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const admin = await insert(store);
         const old = await insert(store, at(1000));
-        expect(await store.regenerate(regenerateRequest(old.id, admin.id))).toBe('regenerated');
+        expect(await ruled(store).regenerate(regenerateRequest(old.id, admin.id))).toBe('regenerated');
         expect((await store.findById(old.id, NOW))?.expiresAt).toEqual(at(1000));
       });
 
@@ -276,19 +302,21 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const expired = await insert(store, at(-1));
         const live = await insert(store);
         const shortLived = () => ({ replacement: tokenRecord('replacement', at(1000)) });
-        expect(await store.regenerate(regenerateRequest('no-such-id', admin.id, shortLived()))).toBe(
+        expect(await ruled(store).regenerate(regenerateRequest('no-such-id', admin.id, shortLived()))).toBe(
           'not_found',
         );
-        expect(await store.regenerate(regenerateRequest(expired.id, admin.id, shortLived()))).toBe(
+        expect(await ruled(store).regenerate(regenerateRequest(expired.id, admin.id, shortLived()))).toBe(
           'not_found',
         );
-        expect(await store.regenerate(regenerateRequest(live.id, 'no-such-issuer'))).toBe('issuer_gone');
+        expect(await ruled(store).regenerate(regenerateRequest(live.id, 'no-such-issuer'))).toBe(
+          'issuer_gone',
+        );
         expect(
-          await store.regenerate(
+          await ruled(store).regenerate(
             regenerateRequest(live.id, admin.id, { ...shortLived(), issuer: { id: admin.id, now: at(DAY) } }),
           ),
         ).toBe('issuer_gone');
-        expect(await store.regenerate(regenerateRequest(live.id, admin.id))).toEqual({
+        expect(await ruled(store).regenerate(regenerateRequest(live.id, admin.id))).toEqual({
           outlivesIssuer: at(DAY),
         });
         expect(await store.count()).toBe(3); // nothing was changed
@@ -301,7 +329,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const request = regenerateRequest(self.id, self.id, {
           replacement: tokenRecord('replacement', at(DAY)),
         });
-        expect(await store.regenerate(request)).toBe('regenerated');
+        expect(await ruled(store).regenerate(request)).toBe('regenerated');
       });
 
       it('regenerates a token at most once when two stores on the database race', async () => {
@@ -311,9 +339,9 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         for (let round = 0; round < 10; round++) {
           const old = await insert(store);
           const outcomes = await Promise.all([
-            store.regenerate(regenerateRequest(old.id, admin.id)),
-            other.regenerate(regenerateRequest(old.id, admin.id)),
-            store.regenerate(regenerateRequest(old.id, admin.id)),
+            ruled(store).regenerate(regenerateRequest(old.id, admin.id)),
+            ruled(other).regenerate(regenerateRequest(old.id, admin.id)),
+            ruled(store).regenerate(regenerateRequest(old.id, admin.id)),
           ]);
           expect(outcomes.filter((outcome) => outcome === 'regenerated')).toHaveLength(1);
           expect(outcomes.filter((outcome) => outcome === 'already_regenerated')).toHaveLength(2);
@@ -351,7 +379,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const admin = await insert(store);
         const used = await Promise.all(Array.from({ length: 10 }, () => insert(store)));
         const outcomes = await Promise.all([
-          ...used.map((token) => other.regenerate(regenerateRequest(token.id, admin.id))),
+          ...used.map((token) => ruled(other).regenerate(regenerateRequest(token.id, admin.id))),
           store.recordUses(
             [...used, admin].reverse().map((token) => ({ id: token.id, at: NOW })),
             60_000,
@@ -391,7 +419,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const issuer = await insert(store, at(DAY));
         const created = tokenRecord('created', at(1000));
         expect(
-          await store.insert(
+          await ruled(store).insert(
             created,
             uniqueDigest(),
             { id: issuer.id, now: NOW },
@@ -400,7 +428,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         ).toBe('inserted');
         const refused = tokenRecord('refused');
         expect(
-          await store.insert(
+          await ruled(store).insert(
             refused,
             uniqueDigest(),
             { id: issuer.id, now: NOW },
@@ -410,19 +438,23 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const request = regenerateRequest(created.id, issuer.id, {
           replacement: tokenRecord('replacement', at(1000)),
         });
-        expect(await store.regenerate({ ...request, event: change('token.regenerated', created) })).toBe(
-          'regenerated',
-        );
         expect(
-          await store.regenerate({
+          await ruled(store).regenerate({ ...request, event: change('token.regenerated', created) }),
+        ).toBe('regenerated');
+        expect(
+          await ruled(store).regenerate({
             ...regenerateRequest(created.id, issuer.id),
             event: change('token.regenerated', issuer),
           }),
         ).not.toBe('regenerated');
         expect(
-          await store.delete(request.replacement.id, NOW, change('token.deleted', request.replacement)),
+          await ruled(store).delete(
+            request.replacement.id,
+            NOW,
+            change('token.deleted', request.replacement),
+          ),
         ).toBe(true);
-        expect(await store.delete('no-such-id', NOW, change('token.deleted', refused))).toBe(false);
+        expect(await ruled(store).delete('no-such-id', NOW, change('token.deleted', refused))).toBe(false);
 
         const { events } = await store.listAuditEvents({ limit: 10 });
         expect(events.map((event) => [event.type, event.target?.tokenId])).toEqual([
@@ -453,12 +485,12 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const tokens = [tokenRecord('a'), tokenRecord('b'), tokenRecord('c')];
         for (const [index, token] of tokens.entries()) {
-          await store.insert(token, uniqueDigest(), undefined, {
+          await ruled(store).insert(token, uniqueDigest(), undefined, {
             ...change('token.created', token),
             time: at(index * 1000),
           });
         }
-        await store.delete(tokens[0]?.id as string, NOW, {
+        await ruled(store).delete(tokens[0]?.id as string, NOW, {
           ...change('token.deleted', tokens[0] as TokenRecord),
           time: at(5000),
         });
@@ -485,7 +517,10 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
 
       it('purges events older than the audit retention, in the purge with the tokens', async () => {
         const store = await open({ auditRetentionMs: 60_000 });
-        await store.recordRefusals([refusal('10.0.0.1', at(0), 1), refusal('10.0.0.2', at(90_000), 1)]);
+        await ruled(store).recordRefusals([
+          refusal('10.0.0.1', at(0), 1),
+          refusal('10.0.0.2', at(90_000), 1),
+        ]);
         await store.purgeExpired(at(120_000));
         const { events } = await store.listAuditEvents({ limit: 10 });
         expect(events.map((event) => event.provenance?.address)).toEqual(['10.0.0.2']);
@@ -494,16 +529,19 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
       it('merges refusals of one address within one UTC minute, keeping the first, adding the counts, across stores', async () => {
         const store = await open();
         const other = await openAnother();
-        await store.recordRefusals([refusal('10.0.0.1', at(1000), 3), refusal('10.0.0.3', at(1000), 1)]);
-        await other.recordRefusals([refusal('10.0.0.1', at(59_000), 4)]);
-        await store.recordRefusals([refusal('10.0.0.1', at(60_000), 5)]);
+        await ruled(store).recordRefusals([
+          refusal('10.0.0.1', at(1000), 3),
+          refusal('10.0.0.3', at(1000), 1),
+        ]);
+        await ruled(other).recordRefusals([refusal('10.0.0.1', at(59_000), 4)]);
+        await ruled(store).recordRefusals([refusal('10.0.0.1', at(60_000), 5)]);
         const { events } = await store.listAuditEvents({ limit: 10 });
         expect(events.map((event) => [event.provenance?.address, event.time, event.details])).toEqual([
           ['10.0.0.1', at(60_000), { count: 5 }],
           ['10.0.0.3', at(1000), { count: 1 }],
           ['10.0.0.1', at(1000), { count: 7 }],
         ]);
-        await store.recordRefusals([]);
+        await ruled(store).recordRefusals([]);
       });
     });
 
@@ -512,7 +550,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const first = tokenRecord('bootstrap');
         expect(await store.insertFirst(first, uniqueDigest())).toBe(true);
-        expect(await store.delete(first.id, NOW)).toBe(true);
+        expect(await ruled(store).delete(first.id, NOW)).toBe(true);
         expect(await store.count()).toBe(0);
         expect(await store.insertFirst(tokenRecord('again'), uniqueDigest())).toBe(false);
         expect(await store.count()).toBe(0);
@@ -557,7 +595,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const admin = await insert(store);
         const old = await insert(store);
         const request = regenerateRequest(old.id, admin.id);
-        await store.regenerate(request);
+        await ruled(store).regenerate(request);
         expect(await walk(store, { limit: 2 })).toEqual([admin.id, old.id, request.replacement.id]);
       });
 
@@ -571,7 +609,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const writer = async (on: TokenStore) => {
           let written = 0;
           while (writing) {
-            await on.insert(tokenRecord('concurrent'), uniqueDigest());
+            await ruled(on).insert(tokenRecord('concurrent'), uniqueDigest());
             written++;
           }
           return written;
@@ -696,7 +734,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open({ expiredTokenRetentionMs: 60_000 });
         const old = await insert(store, null, 'rotated');
         const replacement = tokenRecord('replacement');
-        const outcome = await store.regenerate({
+        const outcome = await ruled(store).regenerate({
           id: old.id,
           now: NOW,
           issuer: { id: old.id, now: NOW },
@@ -733,10 +771,10 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const store = await open();
         const token = tokenRecord('expired', at(-1));
         const secretDigest = uniqueDigest();
-        await store.insert(token, secretDigest);
+        await ruled(store).insert(token, secretDigest);
         expect(await store.findById(token.id, NOW)).toBeUndefined();
         expect((await store.list({ now: NOW, limit: 10 })).tokens).toEqual([]);
-        expect(await store.delete(token.id, NOW)).toBe(false);
+        expect(await ruled(store).delete(token.id, NOW)).toBe(false);
         // By digest it is found with its expiry, for authentication to refuse it as expired.
         expect((await store.findByDigest(secretDigest))?.expiresAt).toEqual(token.expiresAt);
       });

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgSkipped, type TestDatabase } from '../../test/postgres.js';
-import { openStore, rateLimitCountersOf } from './index.js';
+import { memoryCounters } from '../counters.js';
+import { openStore } from './index.js';
 import { PostgresTokenStore } from './postgres.js';
-import { memoryCounters } from './rateLimitCounters.js';
 import { SqliteTokenStore } from './sqlite.js';
 
 let dir: string;
@@ -19,12 +19,23 @@ afterEach(() => {
 
 describe('openStore', () => {
   it('opens sqlite:<path>, which shares no pool', async () => {
-    const store = await openStore(`sqlite:${join(dir, 'x.db')}`);
+    const { store, rateLimitCounters } = await openStore(`sqlite:${join(dir, 'x.db')}`);
     expect(store).toBeInstanceOf(SqliteTokenStore);
-    expect(store.multiProcess).toBe(false);
-    expect(rateLimitCountersOf(store)).toBe(memoryCounters);
+    expect(rateLimitCounters).toBe(memoryCounters);
     expect(await store.count()).toBe(0);
     await store.close();
+  });
+
+  it('says an in-process cache is exact on SQLite only when the file is claimed for this process alone', async () => {
+    const path = `sqlite:${join(dir, 'x.db')}`;
+    const sole = await openStore(path, { cache: true });
+    expect(sole.cacheExact).toBe(true);
+    await sole.store.close();
+    const shared = await openStore(path, { cache: false });
+    expect(shared.cacheExact).toBe(false);
+    // A claim 'shared' rules out a second process wanting the file alone.
+    await expect(openStore(path, { cache: true })).rejects.toThrow(/in use/);
+    await shared.store.close();
   });
 
   it.each(['mysql://user:hunter2@db/tokens', './tokens.db', 'sqlite:', 'postgres://'])(
@@ -63,10 +74,16 @@ describe.skipIf(pgSkipped)('openStore on PostgreSQL', () => {
   });
 
   it.each(['postgres', 'postgresql'])('opens %s://, a store many processes may share', async (scheme) => {
-    const store = await openStore(database.url.replace(/^postgres/, scheme));
+    const { store, cacheExact, rateLimitCounters } = await openStore(
+      database.url.replace(/^postgres/, scheme),
+    );
     expect(store).toBeInstanceOf(PostgresTokenStore);
-    expect(store.multiProcess).toBe(true);
-    expect(rateLimitCountersOf(store)).not.toBe(memoryCounters);
+    // Replicas may change the database behind this process's back, claim or none.
+    expect(cacheExact).toBe(false);
+    const wantingCache = await openStore(database.url, { cache: true });
+    expect(wantingCache.cacheExact).toBe(false);
+    await wantingCache.store.close();
+    expect(rateLimitCounters).not.toBe(memoryCounters);
     expect(await store.count()).toBe(0);
     await store.close();
   });

@@ -11,6 +11,7 @@ import {
 } from '../../test/postgres.js';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { startTcpProxy, type TcpProxy } from '../../test/tcpProxy.js';
+import { deletion } from '../tokens/deletion.js';
 import { TokenService } from '../tokens/service.js';
 import { PostgresTokenStore, unavailableReason } from './postgres.js';
 import { postgresMigrations } from './postgresMigrations.js';
@@ -167,7 +168,7 @@ describe.skipIf(pgSkipped)('PostgresTokenStore', () => {
         store.insert(tokenRecord('during'), uniqueDigest()),
         store.findByDigest(keptDigest),
         store.list({ now: new Date(), limit: 10 }),
-        store.delete(kept.id, new Date()),
+        store.write(deletion({ id: kept.id, now: new Date() })),
         store.ping(),
       ];
       for (const attempt of await Promise.allSettled(attempts)) {

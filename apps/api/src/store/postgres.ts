@@ -1,31 +1,36 @@
 // The PostgreSQL TokenStore: a pg connection pool, plain SQL, safe for any number of server processes on one database.
 import pg from 'pg';
-import { type AuditEventRow, auditRow, refusalKey, toAuditEvent } from './auditRows.js';
-import { BackgroundPurge } from './backgroundPurge.js';
+import { type AuditEventRow, auditRow } from './auditRows.js';
+import {
+  auditPage,
+  BaseTokenStore,
+  listPage,
+  type PendingInsert,
+  PURGE_BATCH_SIZE,
+  type SqlStoreOptions,
+  scanSize,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  toRecord,
+} from './base.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import {
   type AuditEvent,
   type AuditPage,
   type AuditQuery,
-  DEFAULT_AUDIT_RETENTION_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
   DEFAULT_POOL_SIZE,
-  type InsertOutcome,
-  type Issuer,
   type ListPage,
   type ListPosition,
-  type OutlivesIssuer,
-  type RegenerateOutcome,
-  type RegenerateRequest,
-  type StoreOptions,
+  type LockedWrite,
+  type MergingEvent,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
   type TokenUse,
 } from './store.js';
 
-export interface PostgresStoreOptions extends StoreOptions {
+export interface PostgresStoreOptions extends SqlStoreOptions {
   /** Connections in the pool (DATABASE_POOL_SIZE). */
   poolSize?: number;
   /**
@@ -35,52 +40,16 @@ export interface PostgresStoreOptions extends StoreOptions {
   connectTimeoutMs?: number;
   /** How long a request waits for a connection (pooled or new) before it answers unavailable. */
   acquireTimeoutMs?: number;
-  /** How often the background purge runs; 0: never in the background, only when purgeExpired is called. */
-  purgeEveryMs?: number;
-  /** At most how many expired rows a listing reads past for one page before ending it early. */
-  expiredRowsReadPerPage?: number;
 }
 
 const DEFAULT_ACQUIRE_TIMEOUT_MS = 5000;
-/** Long-expired rows cost listing only a bounded read per page, so a purge every ten minutes is plenty. */
-const DEFAULT_PURGE_EVERY_MS = 10 * 60 * 1000;
-/** Rows deleted per purge statement: a short transaction, so the purge never holds up requests. */
-export const PURGE_BATCH_SIZE = 500;
-const DEFAULT_EXPIRED_ROWS_READ_PER_PAGE = 1000;
 /** The advisory lock migrations run under, per database: an arbitrary constant of this service's. */
 const MIGRATION_LOCK_KEY = '5710170513';
 /** Deadlocks and serialization failures are retried this many times before the store gives up. */
 const TRANSACTION_ATTEMPTS = 3;
 
-interface TokenRow {
-  position: string; // bigint arrives as text
-  id: string;
-  name: string;
-  description: string;
-  expires_at: Date | null;
-  created_at: Date;
-  dataset_capabilities: TokenRecord['datasetCapabilities'];
-  org_capabilities: TokenRecord['orgCapabilities'];
-  view_capabilities: TokenRecord['viewCapabilities'];
-  replaced_by: string | null;
-  last_used_at: Date | null;
-}
-
-const COLUMNS =
-  'position, id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at';
-
-const toRecord = (row: TokenRow): TokenRecord => ({
-  id: row.id,
-  name: row.name,
-  description: row.description,
-  expiresAt: row.expires_at,
-  createdAt: row.created_at,
-  datasetCapabilities: row.dataset_capabilities,
-  orgCapabilities: row.org_capabilities,
-  viewCapabilities: row.view_capabilities,
-  lastUsedAt: row.last_used_at,
-  replacedBy: row.replaced_by,
-});
+/** What reads count as live: tokens/expiry.ts's predicate, as SQL, `now` being $2. */
+const LIVE = '(expires_at IS NULL OR expires_at > $2)';
 
 /** Socket-level failures: the database cannot be reached right now. */
 const NETWORK_CODES = new Set([
@@ -223,16 +192,6 @@ export async function migratePostgres(pool: pg.Pool): Promise<number> {
   }
 }
 
-/** An insert waiting for the next group commit. */
-interface PendingInsert {
-  token: TokenRecord;
-  secretDigest: Buffer;
-  issuer: Issuer | undefined;
-  event: AuditEvent | undefined;
-  resolve: (outcome: InsertOutcome) => void;
-  reject: (err: unknown) => void;
-}
-
 /**
  * Inserts rows at the end of the listing order, within the caller's transaction. The position
  * counter's row stays locked until that transaction ends, so inserting transactions take their
@@ -245,9 +204,9 @@ interface PendingInsert {
  */
 async function insertRows(
   client: pg.PoolClient,
-  rows: readonly { token: TokenRecord; secretDigest: Buffer }[],
+  rows: readonly Pick<PendingInsert, 'token' | 'secretDigest'>[],
 ): Promise<void> {
-  const column = <T>(pick: (row: { token: TokenRecord; secretDigest: Buffer }) => T) => rows.map(pick);
+  const column = <T>(pick: (row: Pick<PendingInsert, 'token' | 'secretDigest'>) => T) => rows.map(pick);
   await client.query(
     `WITH counter AS (UPDATE list_position SET last = last + $1 RETURNING last)
      INSERT INTO tokens (position, id, name, description, expires_at, created_at,
@@ -308,38 +267,8 @@ async function insertEvents(
   );
 }
 
-/** Whether a token expiring at `expiresAt` is live at `now`. */
-const isLive = (expiresAt: Date | null, now: Date) => expiresAt === null || expiresAt > now;
-
-/**
- * The issuer as locked at commit, not as it was when its request was authenticated: still live,
- * and expiring no sooner than the token it issues (`expiresAt`; null: never).
- */
-function refuseIssuer(
-  issuer: Issuer | undefined,
-  found: { expires_at: Date | null } | undefined,
-  expiresAt: Date | null,
-): 'issuer_gone' | OutlivesIssuer | undefined {
-  if (issuer === undefined) return undefined;
-  if (found === undefined || !isLive(found.expires_at, issuer.now)) return 'issuer_gone';
-  const issuerExpiresAt = found.expires_at;
-  if (issuerExpiresAt !== null && (expiresAt === null || expiresAt > issuerExpiresAt))
-    return { outlivesIssuer: issuerExpiresAt };
-  return undefined;
-}
-
-export class PostgresTokenStore implements TokenStore {
-  /** Other processes may serve from the same database: nothing here is cached in memory. */
-  readonly multiProcess = true;
+export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   readonly #pool: pg.Pool;
-  readonly #retentionMs: number;
-  readonly #auditRetentionMs: number;
-  readonly #expiredRowsReadPerPage: number;
-  readonly #backgroundPurge: BackgroundPurge | undefined;
-  #pending: PendingInsert[] = [];
-  /** Group commits in progress, which close() waits for. */
-  readonly #committing = new Set<Promise<void>>();
-  #closing = false;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
 
@@ -393,25 +322,10 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   private constructor(pool: pg.Pool, options: PostgresStoreOptions, migrationsApplied: number) {
-    const {
-      onBackgroundError = () => {},
-      expiredTokenRetentionMs = DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
-      auditRetentionMs = DEFAULT_AUDIT_RETENTION_MS,
-      purgeEveryMs = DEFAULT_PURGE_EVERY_MS,
-      expiredRowsReadPerPage = DEFAULT_EXPIRED_ROWS_READ_PER_PAGE,
-    } = options;
+    super(options);
     this.#pool = pool;
-    this.#auditRetentionMs = auditRetentionMs;
     this.migrationsApplied = migrationsApplied;
-    this.#retentionMs = expiredTokenRetentionMs;
-    this.#expiredRowsReadPerPage = expiredRowsReadPerPage;
-    if (purgeEveryMs > 0) {
-      this.#backgroundPurge = new BackgroundPurge(
-        (now) => this.purgeExpired(now),
-        purgeEveryMs,
-        onBackgroundError,
-      );
-    }
+    this.startBackgroundPurge();
   }
 
   /** The connection pool, for what else the replicas share through the database (rate-limit counters). */
@@ -468,65 +382,24 @@ export class PostgresTokenStore implements TokenStore {
     }
   }
 
-  /**
-   * Group commit: inserts that arrive in the same turn of the event loop are written in one
-   * transaction, so concurrent creates share one commit (and one turn at the position counter).
-   * Each promise resolves only once its row is durably committed.
-   */
-  insert(
-    token: TokenRecord,
-    secretDigest: Buffer,
-    issuer?: Issuer,
-    event?: AuditEvent,
-  ): Promise<InsertOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ token, secretDigest, issuer, event, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#flush());
-    });
+  protected commitInserts(batch: readonly PendingInsert[]): Promise<unknown[]> {
+    return this.#transaction((client) => this.#insertBatch(client, batch));
   }
 
-  #flush(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    const committing = this.#commit(batch).finally(() => this.#committing.delete(committing));
-    this.#committing.add(committing);
-  }
-
-  async #commit(batch: PendingInsert[]): Promise<void> {
-    try {
-      const outcomes = await this.#transaction((client) => this.#insertBatch(client, batch));
-      for (const [index, pending] of batch.entries()) pending.resolve(outcomes[index] ?? 'inserted');
-    } catch (err) {
-      // The database failed: every row would fail the same way. Only a failure of the rows' own
-      // (a duplicate id or digest) is split up, so one bad row does not fail its neighbours.
-      if (batch.length === 1 || err instanceof StoreUnavailableError) {
-        for (const pending of batch) pending.reject(err);
-        return;
-      }
-      await Promise.all(batch.map((pending) => this.#commit([pending])));
-    }
-  }
-
-  async #insertBatch(client: pg.PoolClient, batch: PendingInsert[]): Promise<InsertOutcome[]> {
-    const issuerIds = [...new Set(batch.flatMap((pending) => (pending.issuer ? [pending.issuer.id] : [])))];
-    const issuers = new Map<string, { expires_at: Date | null }>();
-    if (issuerIds.length > 0) {
+  async #insertBatch(client: pg.PoolClient, batch: readonly PendingInsert[]): Promise<unknown[]> {
+    const lockIds = [...new Set(batch.flatMap((pending) => (pending.check ? [pending.check.lock] : [])))];
+    const locked = new Map<string, TokenRecord>();
+    if (lockIds.length > 0) {
       // FOR SHARE: a delete or regenerate of an issuer waits until this commits, and vice versa, so
-      // an issuer is live at commit. Locked in id order, as regenerate locks, so neither deadlocks.
-      const found = await client.query<{ id: string; expires_at: Date | null }>(
-        'SELECT id, expires_at FROM tokens WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE',
-        [issuerIds],
+      // the check holds at commit. Locked in id order, as every write locks, so none deadlocks.
+      const found = await client.query<TokenRow>(
+        `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
+        [lockIds],
       );
-      for (const row of found.rows) issuers.set(row.id, row);
+      for (const row of found.rows) locked.set(row.id, toRecord(row));
     }
     const outcomes = batch.map(
-      (pending): InsertOutcome =>
-        refuseIssuer(
-          pending.issuer,
-          pending.issuer && issuers.get(pending.issuer.id),
-          pending.token.expiresAt,
-        ) ?? 'inserted',
+      ({ check, token }): unknown => check?.refuse(locked.get(check.lock), token) ?? 'inserted',
     );
     const accepted = batch.filter((_, index) => outcomes[index] === 'inserted');
     if (accepted.length > 0) {
@@ -561,16 +434,17 @@ export class PostgresTokenStore implements TokenStore {
   }
 
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {
-    const found = await this.#query<TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE secret_digest = $1`, [
-      secretDigest,
-    ]);
+    const found = await this.#query<TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_digest = $1`,
+      [secretDigest],
+    );
     const row = found.rows[0];
     return row === undefined ? undefined : toRecord(row);
   }
 
   async findById(id: string, now: Date): Promise<TokenRecord | undefined> {
     const found = await this.#query<TokenRow>(
-      `SELECT ${COLUMNS} FROM tokens WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = $1 AND ${LIVE}`,
       [id, now],
     );
     const row = found.rows[0];
@@ -579,56 +453,67 @@ export class PostgresTokenStore implements TokenStore {
 
   /**
    * One statement, so one snapshot: the live rows among the next `scan` rows after `after` (one
-   * more than asked for tells whether another page follows) and, marked `next`, the first row past
-   * the scan, from which the next page starts when this one stopped short.
+   * more than asked for tells whether another page follows) and, marked `following`, the first row
+   * past the scan, from which the next page starts when this one stopped short.
    */
   async list({ now, limit, after }: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage> {
-    const scan = limit + 1 + this.#expiredRowsReadPerPage;
-    const found = await this.#query<TokenRow & { following: boolean }>(
-      `(SELECT false AS following, ${COLUMNS}
-          FROM (SELECT ${COLUMNS} FROM tokens WHERE position > $1 ORDER BY position LIMIT $3) AS scanned
-         WHERE expires_at IS NULL OR expires_at > $2
+    const found = await this.#query<TokenRow & { position: string; following: boolean }>(
+      `(SELECT false AS following, position, ${TOKEN_COLUMNS}
+          FROM (SELECT position, ${TOKEN_COLUMNS} FROM tokens WHERE position > $1 ORDER BY position LIMIT $3) AS scanned
+         WHERE ${LIVE}
          ORDER BY position LIMIT $4)
        UNION ALL
        (SELECT true, position, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM tokens WHERE position > $1 ORDER BY position OFFSET $3 LIMIT 1)`,
-      [after ?? 0, now, scan, limit + 1],
+      [after ?? 0, now, scanSize(limit, this.expiredRowsReadPerPage), limit + 1],
     );
     const rows = found.rows.filter((row) => !row.following);
-    const tokens = rows
-      .slice(0, limit)
-      .map((row) => ({ token: toRecord(row), position: Number(row.position) }));
-    if (rows.length > limit) return { tokens, next: tokens.at(-1)?.position };
-    // Every live row read is in the page; if the read stopped short of the end, carry on after it.
-    const following = found.rows.find((row) => row.following);
-    return { tokens, next: following === undefined ? undefined : Number(following.position) - 1 };
+    return listPage(rows, limit, found.rows.find((row) => row.following)?.position);
   }
 
-  async delete(id: string, now: Date, event?: AuditEvent): Promise<boolean> {
-    const statement = 'DELETE FROM tokens WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)';
-    if (event === undefined) return ((await this.#query(statement, [id, now])).rowCount ?? 0) > 0;
+  /**
+   * The rows the rule reads are locked FOR UPDATE, in id order: a second write to the same token,
+   * from this process or another, waits for this one to commit and then reads what it wrote; and
+   * two writes locking the same rows cannot deadlock.
+   */
+  write<Outcome>(change: LockedWrite<Outcome>): Promise<Outcome> {
     return this.#transaction(async (client) => {
-      const deleted = ((await client.query(statement, [id, now])).rowCount ?? 0) > 0;
-      if (deleted) await insertEvents(client, [event]);
-      return deleted;
+      const found = await client.query<TokenRow>(
+        `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+        [[...new Set(change.lock)]],
+      );
+      const { outcome, writes } = change.decide(new Map(found.rows.map((row) => [row.id, toRecord(row)])));
+      if (writes?.replace !== undefined) {
+        const { id, expiresAt, replacedBy } = writes.replace;
+        await client.query('UPDATE tokens SET expires_at = $2, replaced_by = $3 WHERE id = $1', [
+          id,
+          expiresAt,
+          replacedBy,
+        ]);
+      }
+      if (writes?.delete !== undefined)
+        await client.query('DELETE FROM tokens WHERE id = $1', [writes.delete]);
+      if (writes?.event !== undefined) await insertEvents(client, [writes.event]);
+      if (writes?.insert !== undefined) await insertRows(client, [writes.insert]);
+      return outcome;
     });
   }
 
   /**
-   * Each event inserted, or, when its address and minute already have one (refusal_key), its count
-   * added to that one's: concurrent replicas merge into one row, the unique key deciding.
+   * Each event inserted, or, when one with its merge key (refusal_key) exists, its count added to
+   * that one's: concurrent replicas merge into one row, the unique key deciding.
    */
-  async recordRefusals(events: readonly AuditEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  async recordRefusals(refusals: readonly MergingEvent[]): Promise<void> {
+    if (refusals.length === 0) return;
     await this.#transaction(async (client) => {
-      for (const event of events) {
+      for (const { event, mergeKey } of refusals) {
         await client.query(
           `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (refusal_key) DO UPDATE SET details = jsonb_set(
              audit_events.details::jsonb, '{count}',
              to_jsonb(coalesce((audit_events.details::jsonb ->> 'count')::bigint, 0)
                       + coalesce((EXCLUDED.details::jsonb ->> 'count')::bigint, 0)))::text`,
-          auditValues(auditRow(event, refusalKey(event))),
+          auditValues(auditRow(event, mergeKey)),
         );
       }
     });
@@ -657,45 +542,7 @@ export class PostgresTokenStore implements TokenStore {
         query.limit + 1,
       ],
     );
-    const rows = found.rows.slice(0, query.limit);
-    const last = rows.at(-1);
-    return {
-      events: rows.map(toAuditEvent),
-      next: found.rows.length > query.limit && last !== undefined ? Number(last.seq) : undefined,
-    };
-  }
-
-  /**
-   * The token and the issuer are locked together, FOR UPDATE and in id order: a second regenerate
-   * of the same token, from this process or another, waits for this one to commit and then finds it
-   * already regenerated; and two regenerates locking the same two rows cannot deadlock.
-   */
-  regenerate(request: RegenerateRequest): Promise<RegenerateOutcome> {
-    return this.#transaction(async (client): Promise<RegenerateOutcome> => {
-      const locked = await client.query<{ id: string; expires_at: Date | null; replaced_by: string | null }>(
-        'SELECT id, expires_at, replaced_by FROM tokens WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-        [[request.id, request.issuer.id]],
-      );
-      const row = (id: string) => locked.rows.find((found) => found.id === id);
-      // Before the token is cut: a caller regenerating itself is judged by its expiry before the cut.
-      const refused = refuseIssuer(request.issuer, row(request.issuer.id), request.replacement.expiresAt);
-      if (refused !== undefined) return refused;
-      const target = row(request.id);
-      if (target === undefined || !isLive(target.expires_at, request.now)) return 'not_found';
-      if (target.replaced_by !== null) return 'already_regenerated';
-      await client.query(
-        `UPDATE tokens
-         SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $2 THEN $2 ELSE expires_at END,
-             replaced_by = $3
-         WHERE id = $1`,
-        [request.id, request.existingTokenExpiresAt, request.replacement.id],
-      );
-      await insertEvents(client, [request.event]);
-      await insertRows(client, [
-        { token: request.replacement, secretDigest: request.replacementSecretDigest },
-      ]);
-      return 'regenerated';
-    });
+    return auditPage(found.rows, query.limit);
   }
 
   /**
@@ -723,34 +570,24 @@ export class PostgresTokenStore implements TokenStore {
     );
   }
 
-  /**
-   * Deletes tokens expired for longer than the retention period, PURGE_BATCH_SIZE rows per
-   * statement. Rows another transaction holds (a replica purging too, a regenerate) are skipped,
-   * not waited for. Stops early when the store closes.
-   */
-  async purgeExpired(now: Date): Promise<number> {
-    const purged = await this.#purgeInBatches(
+  /** Rows another transaction holds (a replica purging too, a regenerate) are skipped, not waited for. */
+  protected async purgeTokenBatch(cutoff: Date): Promise<number> {
+    const deleted = await this.#query(
       `DELETE FROM tokens WHERE id IN
          (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at < $1
           LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      new Date(now.getTime() - this.#retentionMs),
+      [cutoff, PURGE_BATCH_SIZE],
     );
-    await this.#purgeInBatches(
-      `DELETE FROM audit_events WHERE seq IN
-         (SELECT seq FROM audit_events WHERE time < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      now.getTime() - this.#auditRetentionMs,
-    );
-    return purged;
+    return deleted.rowCount ?? 0;
   }
 
-  async #purgeInBatches(statement: string, cutoff: unknown): Promise<number> {
-    let purged = 0;
-    while (!this.#closing) {
-      const deleted = (await this.#query(statement, [cutoff, PURGE_BATCH_SIZE])).rowCount ?? 0;
-      purged += deleted;
-      if (deleted < PURGE_BATCH_SIZE) break;
-    }
-    return purged;
+  protected async purgeAuditBatch(cutoff: Date): Promise<number> {
+    const deleted = await this.#query(
+      `DELETE FROM audit_events WHERE seq IN
+         (SELECT seq FROM audit_events WHERE time < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [cutoff.getTime(), PURGE_BATCH_SIZE],
+    );
+    return deleted.rowCount ?? 0;
   }
 
   async count(): Promise<number> {
@@ -762,12 +599,7 @@ export class PostgresTokenStore implements TokenStore {
     await this.#query('SELECT 1');
   }
 
-  async close(): Promise<void> {
-    if (this.#closing) return;
-    this.#closing = true;
-    await this.#backgroundPurge?.stop();
-    this.#flush();
-    await Promise.all(this.#committing);
+  protected async closeConnection(): Promise<void> {
     await this.#pool.end();
   }
 }

@@ -1,20 +1,7 @@
-// Rate-limit counters where the store keeps shared state: in this process's memory, or in PostgreSQL where every replica counts together.
+// Rate-limit counters in PostgreSQL, where every replica counts together.
 import type pg from 'pg';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterPostgres } from 'rate-limiter-flexible';
-
-/** The counters the service keeps; on PostgreSQL each is a table its migrations create. */
-export type CounterName = 'rate_limit_failed_auth' | 'rate_limit_per_token';
-
-/** Makes the counter `name` of `points` per `durationSeconds`. */
-export type CounterFactory = (
-  name: CounterName,
-  points: number,
-  durationSeconds: number,
-) => RateLimiterAbstract;
-
-/** Counters in this process's memory: a limit per process. */
-export const memoryCounters: CounterFactory = (_name, points, durationSeconds) =>
-  new RateLimiterMemory({ points, duration: durationSeconds });
+import { RateLimiterPostgres } from 'rate-limiter-flexible';
+import { type CounterFactory, memoryCounters } from '../counters.js';
 
 /**
  * Counters in PostgreSQL through `pool`, so that every replica on the database counts together. The

@@ -2,8 +2,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { type AuditEventRow, auditRow, refusalKey, toAuditEvent } from './auditRows.js';
-import { BackgroundPurge } from './backgroundPurge.js';
+import { type AuditEventRow, auditRow } from './auditRows.js';
+import {
+  auditPage,
+  BaseTokenStore,
+  listPage,
+  type PendingInsert,
+  PURGE_BATCH_SIZE,
+  type SqlStoreOptions,
+  scanSize,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  toRecord,
+} from './base.js';
 import { Checkpointer } from './checkpointer.js';
 import { claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
@@ -11,52 +22,19 @@ import {
   type AuditEvent,
   type AuditPage,
   type AuditQuery,
-  DEFAULT_AUDIT_RETENTION_MS,
-  DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
-  type InsertOutcome,
-  type Issuer,
   type ListPage,
   type ListPosition,
-  type OutlivesIssuer,
-  type RegenerateOutcome,
-  type RegenerateRequest,
-  type StoreOptions,
+  type LockedWrite,
+  type MergingEvent,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
   type TokenUse,
+  type Writes,
 } from './store.js';
 
-interface TokenRow {
-  id: string;
-  name: string;
-  description: string;
-  expires_at: number | null;
-  created_at: number;
-  dataset_capabilities: string;
-  org_capabilities: string;
-  view_capabilities: string;
-  replaced_by: string | null;
-  last_used_at: number | null;
-  seq: number;
-}
-
-const COLUMNS =
-  'seq, id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at';
+/** What reads count as live: tokens/expiry.ts's predicate, as SQL, so that a page reads only live rows. */
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
-
-const toRecord = (row: TokenRow): TokenRecord => ({
-  id: row.id,
-  name: row.name,
-  description: row.description,
-  expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
-  createdAt: new Date(row.created_at),
-  datasetCapabilities: JSON.parse(row.dataset_capabilities),
-  orgCapabilities: JSON.parse(row.org_capabilities),
-  viewCapabilities: JSON.parse(row.view_capabilities),
-  lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
-  replacedBy: row.replaced_by,
-});
 
 const toRow = (token: TokenRecord, secretDigest: Buffer) => ({
   id: token.id,
@@ -120,24 +98,13 @@ export function migrate(db: Database.Database): number {
     .immediate();
 }
 
-export interface SqliteStoreOptions extends StoreOptions {
+export interface SqliteStoreOptions extends SqlStoreOptions {
   busyTimeoutMs?: number;
   /** How often the background checkpointer runs; 0 leaves checkpoints to SQLite, in the writer. */
   checkpointEveryMs?: number;
-  /** How often the background purge runs; 0: never in the background, only when purgeExpired is called. */
-  purgeEveryMs?: number;
-  /** At most how many expired rows a listing reads past for one page before ending it early. */
-  expiredRowsReadPerPage?: number;
 }
 
-/** Long-expired rows cost listing only a bounded read per page, so a purge every ten minutes is plenty. */
-const DEFAULT_PURGE_EVERY_MS = 10 * 60 * 1000;
-
-/** Rows deleted per purge transaction: each holds the write lock for about a millisecond. */
-export const PURGE_BATCH_SIZE = 500;
-
-/** Expired rows a page of a listing reads past at most, as many as a full page of live ones. */
-const DEFAULT_EXPIRED_ROWS_READ_PER_PAGE = 1000;
+export { PURGE_BATCH_SIZE };
 
 /**
  * How long opening waits for another process's write lock: two servers starting together on a new
@@ -177,37 +144,19 @@ function useWriteAheadLog(db: Database.Database): void {
  */
 const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
-/** An insert waiting for the next group commit. */
-interface PendingInsert {
-  row: ReturnType<typeof toRow>;
-  issuer: Issuer | undefined;
-  event: AuditEvent | undefined;
-  resolve: (outcome: InsertOutcome) => void;
-  reject: (err: unknown) => void;
-}
-
-export class SqliteTokenStore implements TokenStore {
-  /** One process per database unless claimed `shared` (see Claim): index.ts decides through the claim. */
-  readonly multiProcess = false;
+export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   readonly #db: Database.Database;
   readonly #statements;
-  readonly #regenerate: (request: RegenerateRequest) => RegenerateOutcome;
-  readonly #insertAll: (batch: PendingInsert[]) => InsertOutcome[];
+  readonly #write: (change: LockedWrite<unknown>) => unknown;
+  readonly #insertAll: (batch: readonly PendingInsert[]) => unknown[];
   readonly #insertFirst: (row: ReturnType<typeof toRow>, event: AuditEvent | undefined) => boolean;
-  readonly #delete: (id: string, now: number, event: AuditEvent | undefined) => boolean;
-  readonly #recordRefusals: (events: readonly AuditEvent[]) => void;
+  readonly #recordRefusals: (refusals: readonly MergingEvent[]) => void;
   readonly #purgeAuditBatch: (cutoff: number) => number;
-  readonly #auditRetentionMs: number;
-  #pending: PendingInsert[] = [];
   readonly #checkpointer: Checkpointer | undefined;
   readonly #releaseClaim: () => void;
   readonly #list: (options: { now: number; limit: number; after: number }) => ListPage;
   readonly #purgeBatch: (cutoff: number) => number;
   readonly #recordUses: (uses: readonly TokenUse[], minIntervalMs: number) => void;
-  readonly #retentionMs: number;
-  readonly #expiredRowsReadPerPage: number;
-  readonly #backgroundPurge: BackgroundPurge | undefined;
-  #closing = false;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
 
@@ -221,19 +170,8 @@ export class SqliteTokenStore implements TokenStore {
    * `expiredTokenRetentionMs` are purged every `purgeEveryMs`, failures going to `onBackgroundError`.
    */
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    const {
-      busyTimeoutMs = 1000,
-      checkpointEveryMs = 1000,
-      onBackgroundError = () => {},
-      claim,
-      expiredTokenRetentionMs = DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
-      auditRetentionMs = DEFAULT_AUDIT_RETENTION_MS,
-      purgeEveryMs = DEFAULT_PURGE_EVERY_MS,
-      expiredRowsReadPerPage = DEFAULT_EXPIRED_ROWS_READ_PER_PAGE,
-    } = options;
-    this.#retentionMs = expiredTokenRetentionMs;
-    this.#auditRetentionMs = auditRetentionMs;
-    this.#expiredRowsReadPerPage = expiredRowsReadPerPage;
+    super(options);
+    const { busyTimeoutMs = 1000, checkpointEveryMs = 1000, onBackgroundError = () => {}, claim } = options;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // Claimed before the database is even opened: a process that may not use it must not migrate it.
     // No claim is checked when none is given, as for tools that open the database while no server runs.
@@ -258,14 +196,21 @@ export class SqliteTokenStore implements TokenStore {
         `INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, secret_digest)
          VALUES (@id, @name, @description, @expiresAt, @createdAt, @datasetCapabilities, @orgCapabilities, @viewCapabilities, @secretDigest)`,
       ),
-      findByDigest: db.prepare<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE secret_digest = ?`),
-      findById: db.prepare<{ id: string; now: number }, TokenRow>(
-        `SELECT ${COLUMNS} FROM tokens WHERE id = @id AND ${LIVE}`,
+      findByDigest: db.prepare<[Buffer], TokenRow>(
+        `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_digest = ?`,
       ),
+      findById: db.prepare<{ id: string; now: number }, TokenRow>(
+        `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = @id AND ${LIVE}`,
+      ),
+      // Within a write transaction, which holds the database's one write lock: the row cannot change.
+      lockedById: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`),
       // The live rows among the next `scan` rows: a page reads a bounded number of expired ones.
-      list: db.prepare<{ now: number; after: number; scan: number; limit: number }, TokenRow>(
-        `SELECT * FROM (SELECT ${COLUMNS} FROM tokens WHERE seq > @after ORDER BY seq LIMIT @scan)
-         WHERE ${LIVE} ORDER BY seq LIMIT @limit`,
+      list: db.prepare<
+        { now: number; after: number; scan: number; limit: number },
+        TokenRow & { position: number }
+      >(
+        `SELECT * FROM (SELECT seq AS position, ${TOKEN_COLUMNS} FROM tokens WHERE seq > @after ORDER BY seq LIMIT @scan)
+         WHERE ${LIVE} ORDER BY position LIMIT @limit`,
       ),
       firstAfterScan: db.prepare<{ after: number; scan: number }, { seq: number }>(
         'SELECT seq FROM tokens WHERE seq > @after ORDER BY seq LIMIT 1 OFFSET @scan',
@@ -274,15 +219,9 @@ export class SqliteTokenStore implements TokenStore {
         `DELETE FROM tokens WHERE seq IN
            (SELECT seq FROM tokens WHERE expires_at IS NOT NULL AND expires_at < @cutoff LIMIT @batch)`,
       ),
-      delete: db.prepare<{ id: string; now: number }>(`DELETE FROM tokens WHERE id = @id AND ${LIVE}`),
-      markReplaced: db.prepare<{ id: string; now: number; grace: number; replacedBy: string }>(
-        `UPDATE tokens
-         SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > @grace THEN @grace ELSE expires_at END,
-             replaced_by = @replacedBy
-         WHERE id = @id AND ${LIVE} AND replaced_by IS NULL`,
-      ),
-      exists: db.prepare<{ id: string; now: number }, { expires_at: number | null }>(
-        `SELECT expires_at FROM tokens WHERE id = @id AND ${LIVE}`,
+      delete: db.prepare<[string]>('DELETE FROM tokens WHERE id = ?'),
+      replace: db.prepare<{ id: string; expiresAt: number | null; replacedBy: string }>(
+        'UPDATE tokens SET expires_at = @expiresAt, replaced_by = @replacedBy WHERE id = @id',
       ),
       recordUse: db.prepare<{ id: string; at: number; minIntervalMs: number }>(
         `UPDATE tokens SET last_used_at = @at
@@ -330,52 +269,38 @@ export class SqliteTokenStore implements TokenStore {
     };
 
     const statements = this.#statements;
-    /**
-     * The issuer as it is at commit, not as it was when its request was authenticated: still live,
-     * and expiring no sooner than the token it issues (`expiresAt`, Unix ms; null: never).
-     */
-    const refuseIssuer = (
-      issuer: Issuer | undefined,
-      expiresAt: number | null,
-    ): 'issuer_gone' | OutlivesIssuer | undefined => {
-      if (issuer === undefined) return undefined;
-      const found = statements.exists.get({ id: issuer.id, now: issuer.now.getTime() });
-      if (found === undefined) return 'issuer_gone';
-      const issuerExpiresAt = found.expires_at;
-      if (issuerExpiresAt !== null && (expiresAt === null || expiresAt > issuerExpiresAt))
-        return { outlivesIssuer: new Date(issuerExpiresAt) };
-      return undefined;
+    const locked = (id: string): TokenRecord | undefined => {
+      const row = statements.lockedById.get(id);
+      return row === undefined ? undefined : toRecord(row);
     };
-    // Every write transaction is IMMEDIATE: it takes the write lock before its first read. A
-    // DEFERRED one reads first, and if another process commits before it writes, SQLite refuses it
-    // outright (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn. Lone statements (delete) take
-    // the lock as they start.
-    this.#regenerate = db.transaction((request: RegenerateRequest): RegenerateOutcome => {
-      // Before the token is marked: a caller regenerating itself is judged by its expiry before the cut.
-      const refused = refuseIssuer(request.issuer, request.replacement.expiresAt?.getTime() ?? null);
-      if (refused !== undefined) return refused;
-      const now = request.now.getTime();
-      const marked = statements.markReplaced.run({
-        id: request.id,
-        now,
-        grace: request.existingTokenExpiresAt.getTime(),
-        replacedBy: request.replacement.id,
-      });
-      if (marked.changes === 0) {
-        return statements.exists.get({ id: request.id, now }) === undefined
-          ? 'not_found'
-          : 'already_regenerated';
+    const apply = (writes: Writes) => {
+      if (writes.replace !== undefined) {
+        const { id, expiresAt, replacedBy } = writes.replace;
+        statements.replace.run({ id, expiresAt: expiresAt?.getTime() ?? null, replacedBy });
       }
-      statements.insert.run(toRow(request.replacement, request.replacementSecretDigest));
-      if (request.event !== undefined) statements.insertEvent.run(auditRow(request.event));
-      return 'regenerated';
+      if (writes.delete !== undefined) statements.delete.run(writes.delete);
+      if (writes.insert !== undefined)
+        statements.insert.run(toRow(writes.insert.token, writes.insert.secretDigest));
+      if (writes.event !== undefined) statements.insertEvent.run(auditRow(writes.event));
+    };
+    // Every write transaction is IMMEDIATE: it takes the write lock before its first read, so what
+    // it reads cannot change before it commits. A DEFERRED one reads first, and if another process
+    // commits before it writes, SQLite refuses it outright (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
+    this.#write = db.transaction((change: LockedWrite<unknown>) => {
+      const rows = new Map<string, TokenRecord>();
+      for (const id of change.lock) {
+        const row = rows.has(id) ? undefined : locked(id);
+        if (row !== undefined) rows.set(id, row);
+      }
+      const { outcome, writes } = change.decide(rows);
+      if (writes !== undefined) apply(writes);
+      return outcome;
     }).immediate;
-    this.#insertAll = db.transaction((batch: PendingInsert[]) =>
-      batch.map((pending): InsertOutcome => {
-        const refused = refuseIssuer(pending.issuer, pending.row.expiresAt);
+    this.#insertAll = db.transaction((batch: readonly PendingInsert[]) =>
+      batch.map(({ token, secretDigest, check, event }): unknown => {
+        const refused = check?.refuse(locked(check.lock), token);
         if (refused !== undefined) return refused;
-        statements.insert.run(pending.row);
-        if (pending.event !== undefined) statements.insertEvent.run(auditRow(pending.event));
+        apply({ insert: { token, secretDigest }, event });
         return 'inserted';
       }),
     ).immediate;
@@ -387,13 +312,8 @@ export class SqliteTokenStore implements TokenStore {
       statements.markBootstrapped.run(new Date().toISOString());
       return true;
     }).immediate;
-    this.#delete = db.transaction((id: string, now: number, event: AuditEvent | undefined) => {
-      const deleted = statements.delete.run({ id, now }).changes > 0;
-      if (deleted && event !== undefined) statements.insertEvent.run(auditRow(event));
-      return deleted;
-    }).immediate;
-    this.#recordRefusals = db.transaction((events: readonly AuditEvent[]) => {
-      for (const event of events) statements.mergeRefusal.run(auditRow(event, refusalKey(event)));
+    this.#recordRefusals = db.transaction((refusals: readonly MergingEvent[]) => {
+      for (const { event, mergeKey } of refusals) statements.mergeRefusal.run(auditRow(event, mergeKey));
     }).immediate;
     this.#purgeAuditBatch = db.transaction(
       (cutoff: number) => statements.purgeEvents.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
@@ -406,14 +326,9 @@ export class SqliteTokenStore implements TokenStore {
     }).immediate;
     // Read-only, so DEFERRED: one snapshot for both reads, so the next page starts where this one read to.
     this.#list = db.transaction(({ now, limit, after }: { now: number; limit: number; after: number }) => {
-      const scan = limit + 1 + this.#expiredRowsReadPerPage;
-      // One more than asked for tells whether another page follows.
+      const scan = scanSize(limit, this.expiredRowsReadPerPage);
       const rows = statements.list.all({ now, after, scan, limit: limit + 1 });
-      const tokens = rows.slice(0, limit).map((row) => ({ token: toRecord(row), position: row.seq }));
-      if (rows.length > limit) return { tokens, next: tokens.at(-1)?.position };
-      // Every live row read is in the page; if the read stopped short of the end, carry on after it.
-      const following = statements.firstAfterScan.get({ after, scan });
-      return { tokens, next: following === undefined ? undefined : following.seq - 1 };
+      return listPage(rows, limit, statements.firstAfterScan.get({ after, scan })?.seq);
     });
 
     // Last, once nothing else can fail: a store that failed to open must leave no worker running.
@@ -425,54 +340,11 @@ export class SqliteTokenStore implements TokenStore {
         onError: onBackgroundError,
       });
     }
-    if (purgeEveryMs > 0) {
-      this.#backgroundPurge = new BackgroundPurge(
-        (now) => this.purgeExpired(now),
-        purgeEveryMs,
-        onBackgroundError,
-      );
-    }
+    this.startBackgroundPurge();
   }
 
-  /**
-   * Group commit: inserts that arrive in the same turn of the event loop are written in one
-   * transaction, so concurrent creates share one fsync instead of queueing behind one each. Each
-   * promise resolves only once its row is durably committed.
-   */
-  insert(
-    token: TokenRecord,
-    secretDigest: Buffer,
-    issuer?: Issuer,
-    event?: AuditEvent,
-  ): Promise<InsertOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ row: toRow(token, secretDigest), issuer, event, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#commitPending());
-    });
-  }
-
-  #commitPending(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    try {
-      const outcomes = guarded(() => this.#insertAll(batch));
-      for (const [index, pending] of batch.entries()) pending.resolve(outcomes[index] ?? 'inserted');
-    } catch (err) {
-      // The environment failed (disk full, locked): every row would fail the same way, and retrying
-      // each would block the process once per row. Only a failure of the rows' own is split up.
-      if (batch.length === 1 || err instanceof StoreUnavailableError) {
-        for (const pending of batch) pending.reject(err);
-        return;
-      }
-      // One bad row must not fail its neighbours: commit each on its own to find out whose it is.
-      for (const pending of batch) {
-        try {
-          pending.resolve(guarded(() => this.#insertAll([pending]))[0] ?? 'inserted');
-        } catch (rowError) {
-          pending.reject(rowError);
-        }
-      }
-    }
+  protected async commitInserts(batch: readonly PendingInsert[]): Promise<unknown[]> {
+    return guarded(() => this.#insertAll(batch));
   }
 
   async insertFirst(token: TokenRecord, secretDigest: Buffer, event?: AuditEvent): Promise<boolean> {
@@ -493,34 +365,20 @@ export class SqliteTokenStore implements TokenStore {
     return guarded(() => this.#list({ now: now.getTime(), limit, after: after ?? 0 })); // seq starts at 1
   }
 
-  /**
-   * Deletes tokens expired for longer than the retention period, PURGE_BATCH_SIZE rows per
-   * transaction, letting the event loop turn between batches so that requests are never held up
-   * for more than one. Stops early when the store closes.
-   */
-  async purgeExpired(now: Date): Promise<number> {
-    const purged = await this.#purgeInBatches(this.#purgeBatch, now.getTime() - this.#retentionMs);
-    await this.#purgeInBatches(this.#purgeAuditBatch, now.getTime() - this.#auditRetentionMs);
-    return purged;
+  protected async purgeTokenBatch(cutoff: Date): Promise<number> {
+    return guarded(() => this.#purgeBatch(cutoff.getTime()));
   }
 
-  async #purgeInBatches(purgeBatch: (cutoff: number) => number, cutoff: number): Promise<number> {
-    let purged = 0;
-    while (!this.#closing) {
-      const deleted = guarded(() => purgeBatch(cutoff));
-      purged += deleted;
-      if (deleted < PURGE_BATCH_SIZE) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    return purged;
+  protected async purgeAuditBatch(cutoff: Date): Promise<number> {
+    return guarded(() => this.#purgeAuditBatch(cutoff.getTime()));
   }
 
-  async delete(id: string, now: Date, event?: AuditEvent): Promise<boolean> {
-    return guarded(() => this.#delete(id, now.getTime(), event));
+  async write<Outcome>(change: LockedWrite<Outcome>): Promise<Outcome> {
+    return guarded(() => this.#write(change as LockedWrite<unknown>) as Outcome);
   }
 
-  async recordRefusals(events: readonly AuditEvent[]): Promise<void> {
-    if (events.length > 0) guarded(() => this.#recordRefusals(events));
+  async recordRefusals(refusals: readonly MergingEvent[]): Promise<void> {
+    if (refusals.length > 0) guarded(() => this.#recordRefusals(refusals));
   }
 
   async listAuditEvents(query: AuditQuery): Promise<AuditPage> {
@@ -534,15 +392,7 @@ export class SqliteTokenStore implements TokenStore {
         limit: query.limit + 1,
       }),
     );
-    const events = rows.slice(0, query.limit);
-    return {
-      events: events.map(toAuditEvent),
-      next: rows.length > query.limit ? events.at(-1)?.seq : undefined,
-    };
-  }
-
-  async regenerate(request: RegenerateRequest): Promise<RegenerateOutcome> {
-    return guarded(() => this.#regenerate(request));
+    return auditPage(rows, query.limit);
   }
 
   async recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void> {
@@ -557,12 +407,9 @@ export class SqliteTokenStore implements TokenStore {
     guarded(() => this.#statements.ping.get());
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
+  protected async closeConnection(): Promise<void> {
     try {
-      await this.#backgroundPurge?.stop();
       await this.#checkpointer?.stop();
-      if (this.#pending.length > 0) this.#commitPending();
       if (this.#db.open) this.#db.close();
     } finally {
       this.#releaseClaim();

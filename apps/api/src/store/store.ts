@@ -73,35 +73,47 @@ export interface ListPage {
   next?: ListPosition;
 }
 
-/**
- * The token on whose authority a write is made. The write happens only if that token is still live
- * at commit time, so a token revoked or expired while its request was in flight grants nothing.
- */
-export interface Issuer {
-  id: string;
-  now: Date;
-}
+/** Each locked id's token as stored, expired or not (the rules decide what expiry means); an id not stored is absent. */
+export type LockedTokens = ReadonlyMap<string, TokenRecord>;
 
-/**
- * The issuer is live but, as read at commit, expires before the token it would issue: a token that
- * expires cannot issue one that outlives it, even if its expiry was cut while the request was in flight.
- */
-export interface OutlivesIssuer {
-  outlivesIssuer: Date;
-}
-
-export type InsertOutcome = 'inserted' | 'issuer_gone' | OutlivesIssuer;
-
-export interface RegenerateRequest {
-  id: string;
-  now: Date;
-  issuer: Issuer;
-  /** The end of the old token's grace period; never extends its own expiry. */
-  existingTokenExpiresAt: Date;
-  replacement: TokenRecord;
-  replacementSecretDigest: Buffer;
-  /** Written in the same transaction, if and only if the token is regenerated. */
+/** The changes a rule decided on, written together in the transaction that locked what it read. */
+export interface Writes {
+  /** Sets this token's expiry and marks it replaced. */
+  replace?: { id: string; expiresAt: Date | null; replacedBy: string };
+  delete?: string;
+  insert?: { token: TokenRecord; secretDigest: Buffer };
   event?: AuditEvent;
+}
+
+/** What a rule answers, and what it writes (nothing when left out). */
+export interface Decision<Outcome> {
+  outcome: Outcome;
+  writes?: Writes;
+}
+
+/**
+ * A write a rule decides on from rows read under lock: the store locks `lock`'s rows (in id order,
+ * so two writes never deadlock), calls `decide` with them, synchronously and once, writes what it
+ * decided and commits, all in one transaction. The store decides nothing itself.
+ */
+export interface LockedWrite<Outcome> {
+  lock: readonly string[];
+  decide(locked: LockedTokens): Decision<Outcome>;
+}
+
+/**
+ * What a rule checks before a token is inserted, with the row `lock` names locked against change
+ * until the insert commits: a refusal, or undefined to insert.
+ */
+export interface InsertCheck<Refusal> {
+  lock: string;
+  refuse(locked: TokenRecord | undefined, token: TokenRecord): Refusal | undefined;
+}
+
+/** An event written merged with any other of the same `mergeKey` (see recordRefusals). */
+export interface MergingEvent {
+  event: AuditEvent;
+  mergeKey: string;
 }
 
 /** A token was used (authenticated a request, or was verified) at `at`. */
@@ -133,13 +145,6 @@ export interface AuditPage {
   next?: AuditPosition;
 }
 
-export type RegenerateOutcome =
-  | 'regenerated'
-  | 'not_found'
-  | 'already_regenerated'
-  | 'issuer_gone'
-  | OutlivesIssuer;
-
 /**
  * Every read takes `now` and sees only live tokens (never expired at `now`), so expiry takes effect
  * to the millisecond whenever the background purge of long-expired rows runs. Writes are durable
@@ -147,16 +152,16 @@ export type RegenerateOutcome =
  */
 export interface TokenStore {
   /**
-   * Stores a new token, if `issuer` (when given) is still live when the write commits and does not
-   * expire before the token. `event`, when given, is written in the same transaction: it exists if
-   * and only if the token does.
+   * Stores a new token, unless `check` (when given), with the row it names locked until the insert
+   * commits, refuses it; answers the refusal then. `event`, when given, is written in the same
+   * transaction: it exists if and only if the token does.
    */
-  insert(
+  insert<Refusal = never>(
     token: TokenRecord,
     secretDigest: Buffer,
-    issuer?: Issuer,
+    check?: InsertCheck<Refusal>,
     event?: AuditEvent,
-  ): Promise<InsertOutcome>;
+  ): Promise<'inserted' | Refusal>;
   /**
    * Stores the bootstrap token, once in the life of the store: false when the store has ever had
    * tokens, even if all were deleted since, so a revoked bootstrap secret never comes back. `event`
@@ -172,14 +177,8 @@ export interface TokenStore {
    * through the pages skips nothing that existed when it started.
    */
   list(options: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage>;
-  /** Whether a live token with this id existed (and now does not); `event` is written if it did, in the same transaction. */
-  delete(id: string, now: Date, event?: AuditEvent): Promise<boolean>;
-  /**
-   * In one transaction: if the issuer is still live and does not expire before the replacement,
-   * and the token is live and not yet regenerated, cut its expiry to the grace period, mark it
-   * replaced, and insert the replacement.
-   */
-  regenerate(request: RegenerateRequest): Promise<RegenerateOutcome>;
+  /** Runs a write a rule decides on from rows locked for it (see LockedWrite); resolves with the rule's outcome. */
+  write<Outcome>(change: LockedWrite<Outcome>): Promise<Outcome>;
   /**
    * Records each use as its token's last, in one transaction, unless the token's recorded last use
    * is less than `minIntervalMs` before it: a conditional update, so that processes recording uses
@@ -187,11 +186,11 @@ export interface TokenStore {
    */
   recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void>;
   /**
-   * Writes refused authentications, merged per client address and UTC minute: an `auth.refused`
-   * event for an address and minute that already has one adds its `details.count` to it (keeping the
-   * first one's id, time and request id), so a flood grows the trail by one event a minute per address.
+   * Writes `auth.refused` events, each merged into the one already written under its `mergeKey`, if
+   * any: its `details.count` is added to that one's (which keeps its id, time and request id). The
+   * rules choose the key (tokens/refusals.ts), so that a flood grows the trail by one event per key.
    */
-  recordRefusals(events: readonly AuditEvent[]): Promise<void>;
+  recordRefusals(refusals: readonly MergingEvent[]): Promise<void>;
   /** A page of audit events, newest first (the order they were written in), that match `query`. */
   listAuditEvents(query: AuditQuery): Promise<AuditPage>;
   /**
@@ -203,25 +202,8 @@ export interface TokenStore {
   count(): Promise<number>;
   /** Resolves when the store answers a trivial query, rejects with StoreUnavailableError when not (GET /readyz). */
   ping(): Promise<void>;
-  /**
-   * True when any number of server processes may serve from the database at once (PostgreSQL):
-   * then nothing one process keeps in memory, such as an authentication cache, is exact. False
-   * where the database is claimed per process (SQLite, see Claim).
-   */
-  readonly multiProcess: boolean;
   close(): Promise<void>;
 }
 
-/**
- * The store cannot serve right now (disk full or read-only, database locked, I/O failing). The
- * operation changed nothing and may be retried; the store recovers by itself when the cause clears.
- */
-export class StoreUnavailableError extends Error {
-  readonly reason: string;
-
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super(`token store unavailable: ${reason}`, options);
-    this.name = 'StoreUnavailableError';
-    this.reason = reason;
-  }
-}
+/** Defined with the vocabulary, so that the HTTP edge can recognise it without importing a store. */
+export { StoreUnavailableError } from '../model.js';

@@ -171,3 +171,26 @@ export function assertHoldsRequired(holder: Capabilities, required: ActionLists)
     }
   }
 }
+
+/**
+ * Why `caller` may not end `target` (regenerate or delete it), or undefined when it may: only a
+ * caller that could have issued the target holds everything it holds, or apiTokens:update (or
+ * :delete) alone would end any token, the only admin included. `verb` names the operation refused.
+ */
+export function refuseEnding(
+  caller: Capabilities,
+  target: Capabilities,
+  verb: 'regenerate' | 'delete',
+): TokenError | undefined {
+  try {
+    assertGrantable(caller, target);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof TokenError)) throw err;
+    return new TokenError(
+      'forbidden',
+      `cannot ${verb} a token holding more than the caller: ${err.message}`,
+      ['id'],
+    );
+  }
+}

@@ -1,8 +1,9 @@
 // The token rules: who a secret belongs to, what a caller may create or rotate, and the first (bootstrap) token.
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, Provenance, TokenRecord } from '../model.js';
-import type { AuditPage, AuditQuery, ListPosition, OutlivesIssuer, TokenStore } from '../store/store.js';
-import { auditEvent, grantsOf, RefusalCounter, tokenRef } from './audit.js';
+import type { AuditPage, AuditQuery, ListPosition, TokenStore } from '../store/store.js';
+import { auditEvent, grantsOf, tokenRef } from './audit.js';
+import { AuthCache, DEFAULT_AUTH_CACHE_SIZE } from './authCache.js';
 import {
   allCapabilities,
   assertGrantable,
@@ -10,10 +11,18 @@ import {
   missingCapabilities,
   normalizeCapabilities,
   type RequestedCapabilities,
+  refuseEnding,
 } from './capabilities.js';
+import { deletion } from './deletion.js';
 import { TokenError } from './errors.js';
+import { isLive } from './expiry.js';
+import { isOutlivesIssuer, issuedBy } from './issuance.js';
+import { RefusalCounter } from './refusals.js';
+import { regeneration } from './regeneration.js';
 import { digestSecret, generateSecret } from './secrets.js';
 import { UsageRecorder } from './usage.js';
+
+export { DEFAULT_AUTH_CACHE_SIZE };
 
 /** The source of "now", injected so that expiry can be tested without waiting. */
 export type Clock = () => Date;
@@ -85,32 +94,16 @@ const outlivesCaller = (field: readonly string[], callerExpiresAt: Date) =>
     field,
   );
 
-const isOutlivesIssuer = (outcome: unknown): outcome is OutlivesIssuer =>
-  typeof outcome === 'object' && outcome !== null && 'outlivesIssuer' in outcome;
-
 /** Tokens read per store query when a whole listing is streamed. */
 const STREAMED_PAGE_SIZE = 1000;
-
-/** How many authenticated tokens to keep in memory by default (AUTH_CACHE_SIZE). */
-export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
 
 export class TokenService {
   readonly #store: TokenStore;
   readonly #catalog: CapabilityCatalog;
   readonly #clock: Clock;
 
-  /**
-   * Recently authenticated tokens by secret digest, least recently used first, so that a token
-   * used on every call costs no store read. Exact within this process: delete and regenerate drop
-   * the entry before they answer, expiry is checked on every use, and a read that raced with
-   * either is not cached (see #forgetEpoch). Only this process's changes are seen, which is all
-   * there are: index.ts claims the database for this process alone while the cache is on (store/claim.ts).
-   */
-  readonly #authenticated = new Map<string, TokenRecord>();
-  readonly #digestById = new Map<string, string>();
-  readonly #cacheSize: number;
-  /** Bumped whenever an entry is dropped: a store read that started before must not be cached. */
-  #forgetEpoch = 0;
+  /** See AuthCache: on only where this process is the database's sole server. */
+  readonly #cache: AuthCache;
   readonly #usage: UsageRecorder;
   readonly #refusals: RefusalCounter;
   readonly #onAuditEvent: (event: AuditEvent) => void;
@@ -128,7 +121,7 @@ export class TokenService {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#clock = deps.clock;
-    this.#cacheSize = deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE;
+    this.#cache = new AuthCache(deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE);
     const onBackgroundError = deps.onBackgroundError ?? (() => {});
     this.#onAuditEvent = deps.onAuditEvent ?? (() => {});
     this.#usage = new UsageRecorder(deps.store, onBackgroundError);
@@ -177,16 +170,7 @@ export class TokenService {
   async #lookup(secret: string): Promise<{ token: TokenRecord; key: string } | undefined> {
     const digest = digestSecret(secret);
     const key = digest.toString('base64');
-    let token = this.#authenticated.get(key);
-    if (token !== undefined) {
-      // Refresh its place: the least recently used entry is the one evicted.
-      this.#authenticated.delete(key);
-      this.#authenticated.set(key, token);
-    } else {
-      const epoch = this.#forgetEpoch;
-      token = await this.#store.findByDigest(digest);
-      if (token !== undefined && epoch === this.#forgetEpoch) this.#remember(key, token);
-    }
+    const token = await this.#cache.read(key, () => this.#store.findByDigest(digest));
     return token === undefined ? undefined : { token, key };
   }
 
@@ -199,28 +183,8 @@ export class TokenService {
     const now = this.#clock();
     if (!this.#usage.note(token, now)) return token;
     const used = { ...token, lastUsedAt: now };
-    if (this.#authenticated.get(key) === token) this.#authenticated.set(key, used);
+    this.#cache.update(key, token, used);
     return used;
-  }
-
-  #remember(key: string, token: TokenRecord): void {
-    if (this.#cacheSize <= 0) return;
-    this.#authenticated.set(key, token);
-    this.#digestById.set(token.id, key);
-    if (this.#authenticated.size > this.#cacheSize) {
-      const [oldestKey, oldest] = this.#authenticated.entries().next().value as [string, TokenRecord];
-      this.#authenticated.delete(oldestKey);
-      this.#digestById.delete(oldest.id);
-    }
-  }
-
-  /** Drops a token from the cache; called before a change to it is answered. */
-  #forget(id: string): void {
-    this.#forgetEpoch++;
-    const key = this.#digestById.get(id);
-    if (key === undefined) return;
-    this.#authenticated.delete(key);
-    this.#digestById.delete(id);
   }
 
   /** Creates a token holding at most what `caller` holds; the answer is the only place its secret appears. */
@@ -238,7 +202,7 @@ export class TokenService {
     const outcome = await this.#store.insert(
       token,
       digestSecret(secret),
-      { id: caller.id, now: this.#clock() },
+      issuedBy({ id: caller.id, now: this.#clock() }),
       event,
     );
     if (outcome === 'issuer_gone') throw callerGone();
@@ -289,25 +253,34 @@ export class TokenService {
     } while (next !== undefined);
   }
 
-  /** Deletes a live token; `by` names who asked, for the audit trail. */
+  /**
+   * Deletes a live token; `by` names who asked, for the audit trail and the rule: a caller may
+   * delete itself, or a token holding nothing it lacks (see tokens/deletion.ts).
+   */
   async deleteToken(requestedId: string, by?: { caller: Caller; provenance: Provenance }): Promise<void> {
     const id = canonicalId(requestedId);
     const now = this.#clock();
-    // Read first for the event's target name; a token deleted meanwhile is then not found by the delete.
-    const target = await this.#store.findById(id, now);
-    if (target === undefined) throw notFound(id);
-    const event = auditEvent('token.deleted', {
-      time: now,
-      actor: by === undefined ? null : tokenRef(by.caller),
-      target: tokenRef(target),
-      provenance: by?.provenance,
-    });
     // Forget before (a read racing the change is not cached) and after (one that cached meanwhile is dropped).
-    this.#forget(id);
-    const deleted = await this.#store.delete(id, now, event);
-    this.#forget(id);
-    if (!deleted) throw notFound(id);
-    this.#onAuditEvent(event);
+    this.#cache.forget(id);
+    const outcome = await this.#store.write(
+      deletion({
+        id,
+        now,
+        by: by?.caller,
+        event: (target) =>
+          auditEvent('token.deleted', {
+            time: now,
+            actor: by === undefined ? null : tokenRef(by.caller),
+            target: tokenRef(target),
+            provenance: by?.provenance,
+          }),
+      }),
+    );
+    this.#cache.forget(id);
+    if (outcome === 'not_found') throw notFound(id);
+    if (outcome === 'issuer_gone') throw callerGone();
+    if ('refused' in outcome) throw outcome.refused;
+    if (outcome.deleted !== undefined) this.#onAuditEvent(outcome.deleted);
   }
 
   /**
@@ -324,18 +297,9 @@ export class TokenService {
     const id = canonicalId(requestedId);
     const old = await this.#store.findById(id, this.#clock());
     if (old === undefined) throw notFound(id);
-    // Regenerating ends the old token (at the grace period): only a caller that could have issued
-    // it may, or apiTokens:update alone would revoke any token, the only admin included.
-    try {
-      assertGrantable(caller, old);
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err;
-      throw new TokenError(
-        'forbidden',
-        `cannot regenerate a token holding more than the caller: ${err.message}`,
-        ['id'],
-      );
-    }
+    // Regenerating ends the old token (at the grace period), as deleting does.
+    const refused = refuseEnding(caller, old, 'regenerate');
+    if (refused !== undefined) throw refused;
 
     const { newToken, newTokenExpiresAt } = rotation;
     // The replacement's expiry, and the field to name if it is refused.
@@ -364,17 +328,19 @@ export class TokenService {
         replacement: { ...tokenRef(replacement), ...grantsOf(replacement) },
       },
     });
-    this.#forget(id);
-    const outcome = await this.#store.regenerate({
-      id,
-      now: this.#clock(),
-      issuer: { id: caller.id, now: this.#clock() },
-      existingTokenExpiresAt: rotation.existingTokenExpiresAt,
-      replacement,
-      replacementSecretDigest: digestSecret(secret),
-      event,
-    });
-    this.#forget(id); // its expiry has changed
+    this.#cache.forget(id);
+    const outcome = await this.#store.write(
+      regeneration({
+        id,
+        now: this.#clock(),
+        issuer: { id: caller.id, now: this.#clock() },
+        existingTokenExpiresAt: rotation.existingTokenExpiresAt,
+        replacement,
+        replacementSecretDigest: digestSecret(secret),
+        event,
+      }),
+    );
+    this.#cache.forget(id); // its expiry has changed
     if (outcome === 'issuer_gone') throw callerGone();
     // The caller's expiry was cut (regenerated) since it was authenticated.
     if (isOutlivesIssuer(outcome)) throw outlivesCaller(expiry.field, outcome.outlivesIssuer);
@@ -481,7 +447,7 @@ export class TokenService {
   }
 
   #isExpired(token: TokenRecord): boolean {
-    return token.expiresAt !== null && token.expiresAt.getTime() <= this.#clock().getTime();
+    return !isLive(token, this.#clock());
   }
 
   /** A requested expiry must be in the future; null (never) always is. */

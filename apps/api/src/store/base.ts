@@ -1,0 +1,246 @@
+// What every SQL store does alike, written once: defaults, row mapping, group commit, page assembly and the purge loops. A store adds its dialect.
+import type { AuditEventRow } from './auditRows.js';
+import { toAuditEvent } from './auditRows.js';
+import { BackgroundPurge } from './backgroundPurge.js';
+import {
+  type AuditEvent,
+  type AuditPage,
+  DEFAULT_AUDIT_RETENTION_MS,
+  DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
+  type InsertCheck,
+  type ListPage,
+  type StoreOptions,
+  StoreUnavailableError,
+  type TokenRecord,
+} from './store.js';
+
+/** Rows deleted per purge transaction: each holds its locks for about a millisecond, so the purge never holds up requests. */
+export const PURGE_BATCH_SIZE = 500;
+
+/** Long-expired rows cost listing only a bounded read per page, so a purge every ten minutes is plenty. */
+export const DEFAULT_PURGE_EVERY_MS = 10 * 60 * 1000;
+
+/** Expired rows a page of a listing reads past at most, as many as a full page of live ones. */
+export const DEFAULT_EXPIRED_ROWS_READ_PER_PAGE = 1000;
+
+/** What every store's options share beyond StoreOptions. */
+export interface SqlStoreOptions extends StoreOptions {
+  /** How often the background purge runs; 0: never in the background, only when purgeExpired is called. */
+  purgeEveryMs?: number;
+  /** At most how many expired rows a listing reads past for one page before ending it early. */
+  expiredRowsReadPerPage?: number;
+}
+
+/** The token columns every store's schema has, in the order rows are read. */
+export const TOKEN_COLUMNS =
+  'id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at';
+
+/**
+ * A token row as a driver returns it: times as Unix ms (SQLite) or Date (PostgreSQL), capability
+ * maps as JSON text (SQLite) or parsed (PostgreSQL's json).
+ */
+export interface TokenRow {
+  id: string;
+  name: string;
+  description: string;
+  expires_at: number | Date | null;
+  created_at: number | Date;
+  dataset_capabilities: string | TokenRecord['datasetCapabilities'];
+  org_capabilities: string | TokenRecord['orgCapabilities'];
+  view_capabilities: string | TokenRecord['viewCapabilities'];
+  replaced_by: string | null;
+  last_used_at: number | Date | null;
+}
+
+const toDate = (value: number | Date) => (value instanceof Date ? value : new Date(value));
+const fromJson = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+export const toRecord = (row: TokenRow): TokenRecord => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  expiresAt: row.expires_at === null ? null : toDate(row.expires_at),
+  createdAt: toDate(row.created_at),
+  datasetCapabilities: fromJson(row.dataset_capabilities),
+  orgCapabilities: fromJson(row.org_capabilities),
+  viewCapabilities: fromJson(row.view_capabilities),
+  lastUsedAt: row.last_used_at === null ? null : toDate(row.last_used_at),
+  replacedBy: row.replaced_by,
+});
+
+/** How many rows a page reads at most: one more than asked for tells whether another page follows. */
+export const scanSize = (limit: number, expiredRowsReadPerPage: number) => limit + 1 + expiredRowsReadPerPage;
+
+/**
+ * A page from the live rows of a bounded scan (up to `limit` + 1 of them, in order) and the
+ * position of the first row past the scan, if any.
+ */
+export function listPage(
+  rows: readonly (TokenRow & { position: number | string })[],
+  limit: number,
+  following: number | string | undefined,
+): ListPage {
+  const tokens = rows
+    .slice(0, limit)
+    .map((row) => ({ token: toRecord(row), position: Number(row.position) }));
+  if (rows.length > limit) return { tokens, next: tokens.at(-1)?.position };
+  // Every live row read is in the page; if the read stopped short of the end, carry on after it.
+  return { tokens, next: following === undefined ? undefined : Number(following) - 1 };
+}
+
+/** A page of the audit trail from up to `limit` + 1 rows, newest first. */
+export function auditPage(
+  rows: readonly (Omit<AuditEventRow, 'time'> & { time: number | string; seq: number | string })[],
+  limit: number,
+): AuditPage {
+  const events = rows.slice(0, limit);
+  const last = events.at(-1);
+  return {
+    events: events.map(toAuditEvent),
+    next: rows.length > limit && last !== undefined ? Number(last.seq) : undefined,
+  };
+}
+
+/** An insert waiting for the next group commit. */
+export interface PendingInsert {
+  token: TokenRecord;
+  secretDigest: Buffer;
+  check: InsertCheck<unknown> | undefined;
+  event: AuditEvent | undefined;
+}
+
+/** A queued insert and the promise it answers. */
+interface Queued {
+  insert: PendingInsert;
+  resolve: (outcome: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The part of a store that is not its dialect: group commit of inserts, the purge loops and their
+ * timer, and the order of closing. A store implements the statements.
+ */
+export abstract class BaseTokenStore {
+  readonly #retentionMs: number;
+  readonly #auditRetentionMs: number;
+  readonly #purgeEveryMs: number;
+  readonly #onBackgroundError: (err: Error) => void;
+  protected readonly expiredRowsReadPerPage: number;
+  #backgroundPurge: BackgroundPurge | undefined;
+  #pending: Queued[] = [];
+  /** Group commits in progress, which close() waits for. */
+  readonly #committing = new Set<Promise<void>>();
+  #closing = false;
+
+  constructor(options: SqlStoreOptions) {
+    this.#retentionMs = options.expiredTokenRetentionMs ?? DEFAULT_EXPIRED_TOKEN_RETENTION_MS;
+    this.#auditRetentionMs = options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
+    this.#purgeEveryMs = options.purgeEveryMs ?? DEFAULT_PURGE_EVERY_MS;
+    this.#onBackgroundError = options.onBackgroundError ?? (() => {});
+    this.expiredRowsReadPerPage = options.expiredRowsReadPerPage ?? DEFAULT_EXPIRED_ROWS_READ_PER_PAGE;
+  }
+
+  /** Commits a batch of inserts in one transaction, each checked as its `check` says; one outcome per insert. */
+  protected abstract commitInserts(batch: readonly PendingInsert[]): Promise<unknown[]>;
+  /** Deletes up to PURGE_BATCH_SIZE tokens that expired before `cutoff`; how many. */
+  protected abstract purgeTokenBatch(cutoff: Date): Promise<number>;
+  /** Deletes up to PURGE_BATCH_SIZE audit events older than `cutoff`; how many. */
+  protected abstract purgeAuditBatch(cutoff: Date): Promise<number>;
+  /** Closes the connection (or pool), once nothing else runs on it. */
+  protected abstract closeConnection(): Promise<void>;
+
+  /** Starts the background purge; a store calls it last in opening, once nothing else can fail. */
+  protected startBackgroundPurge(): void {
+    if (this.#purgeEveryMs > 0) {
+      this.#backgroundPurge = new BackgroundPurge(
+        (now) => this.purgeExpired(now),
+        this.#purgeEveryMs,
+        this.#onBackgroundError,
+      );
+    }
+  }
+
+  /**
+   * Group commit: inserts that arrive in the same turn of the event loop are written in one
+   * transaction, so concurrent creates share one commit (one fsync, one turn at the position
+   * counter) instead of queueing behind one each. Each promise resolves only once its row is
+   * durably committed.
+   */
+  insert<Refusal = never>(
+    token: TokenRecord,
+    secretDigest: Buffer,
+    check?: InsertCheck<Refusal>,
+    event?: AuditEvent,
+  ): Promise<'inserted' | Refusal> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({
+        insert: { token, secretDigest, check, event },
+        resolve: resolve as (outcome: unknown) => void,
+        reject,
+      });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    const committing = this.#commit(batch).finally(() => this.#committing.delete(committing));
+    this.#committing.add(committing);
+  }
+
+  async #commit(batch: Queued[]): Promise<void> {
+    try {
+      const outcomes = await this.commitInserts(batch.map((pending) => pending.insert));
+      for (const [index, pending] of batch.entries()) pending.resolve(outcomes[index] ?? 'inserted');
+    } catch (err) {
+      // The environment failed (disk full, database unreachable): every row would fail the same way,
+      // and retrying each would cost once per row. Only a failure of the rows' own (a duplicate id
+      // or digest) is split up, so that one bad row does not fail its neighbours.
+      if (batch.length === 1 || err instanceof StoreUnavailableError) {
+        for (const pending of batch) pending.reject(err);
+        return;
+      }
+      for (const pending of batch) await this.#commit([pending]);
+    }
+  }
+
+  /**
+   * Deletes tokens expired for longer than the retention period and audit events older than the
+   * audit retention, PURGE_BATCH_SIZE rows per transaction, letting the event loop turn between
+   * batches so that requests are never held up for more than one. Stops early when the store closes.
+   */
+  async purgeExpired(now: Date): Promise<number> {
+    const purged = await this.#purgeInBatches(
+      (cutoff) => this.purgeTokenBatch(cutoff),
+      new Date(now.getTime() - this.#retentionMs),
+    );
+    await this.#purgeInBatches(
+      (cutoff) => this.purgeAuditBatch(cutoff),
+      new Date(now.getTime() - this.#auditRetentionMs),
+    );
+    return purged;
+  }
+
+  async #purgeInBatches(purgeBatch: (cutoff: Date) => Promise<number>, cutoff: Date): Promise<number> {
+    let purged = 0;
+    while (!this.#closing) {
+      const deleted = await purgeBatch(cutoff);
+      purged += deleted;
+      if (deleted < PURGE_BATCH_SIZE) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return purged;
+  }
+
+  /** Stops the purge, commits what is queued, waits for commits in flight, then closes the connection. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    await this.#backgroundPurge?.stop();
+    this.#flush();
+    await Promise.all(this.#committing);
+    await this.closeConnection();
+  }
+}

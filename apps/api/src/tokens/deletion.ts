@@ -1,0 +1,39 @@
+// Delete, at commit: a live token ends at once, on the authority of a live caller.
+import type { AuditEvent, TokenRecord } from '../model.js';
+import type { LockedWrite } from '../store/store.js';
+import type { TokenError } from './errors.js';
+import { isLive } from './expiry.js';
+
+export interface DeleteRequest {
+  id: string;
+  now: Date;
+  /**
+   * The caller on whose authority it is deleted: live at commit. None: an operator's own tool.
+   */
+  by?: TokenRecord;
+  /** The audit event, from the token as locked; written in the same transaction, if and only if it is deleted. */
+  event?: (target: TokenRecord) => AuditEvent;
+}
+
+export type DeleteOutcome =
+  | { deleted: AuditEvent | undefined }
+  | 'not_found'
+  | 'issuer_gone'
+  | { refused: TokenError };
+
+export function deletion(request: DeleteRequest): LockedWrite<DeleteOutcome> {
+  const { id, now, by } = request;
+  return {
+    lock: by === undefined ? [id] : [id, by.id],
+    decide(locked) {
+      const target = locked.get(id);
+      if (target === undefined || !isLive(target, now)) return { outcome: 'not_found' };
+      if (by !== undefined) {
+        const caller = locked.get(by.id);
+        if (caller === undefined || !isLive(caller, now)) return { outcome: 'issuer_gone' };
+      }
+      const event = request.event?.(target);
+      return { outcome: { deleted: event }, writes: { delete: id, event } };
+    },
+  };
+}
