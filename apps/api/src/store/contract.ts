@@ -268,6 +268,28 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const token = await insert(store, at(-1));
         expect(await ruled(store).delete(token.id, NOW)).toBe(false);
       });
+
+      it('decides a delete on a caller from the rows read under lock: stronger targets refused, itself and covered ones deleted', async () => {
+        const store = await open();
+        const strong = await insert(store, null, 'strong');
+        const bot: TokenRecord = { ...tokenRecord('bot'), orgCapabilities: { apiTokens: ['delete'] } };
+        const covered: TokenRecord = {
+          ...tokenRecord('covered'),
+          orgCapabilities: { apiTokens: ['delete'] },
+        };
+        const stronger: TokenRecord = {
+          ...tokenRecord('stronger'),
+          orgCapabilities: { apiTokens: ['read'] },
+        };
+        for (const token of [bot, covered, stronger]) await ruled(store).insert(token, uniqueDigest());
+        const byBot = (id: string) => store.write(deletion({ id, now: NOW, by: bot }));
+        expect(await byBot(stronger.id)).toMatchObject({ refused: { kind: 'forbidden' } });
+        expect(await byBot(covered.id)).toEqual({ deleted: undefined });
+        expect(await byBot(bot.id)).toEqual({ deleted: undefined });
+        // The bot is gone: it grants nothing, not even what it covered.
+        expect(await store.write(deletion({ id: strong.id, now: NOW, by: bot }))).toBe('issuer_gone');
+        expect(await store.count()).toBe(2);
+      });
     });
 
     describe('regenerate', () => {
