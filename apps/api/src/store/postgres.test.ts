@@ -13,33 +13,8 @@ import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { startTcpProxy, type TcpProxy } from '../../test/tcpProxy.js';
 import { TokenService } from '../tokens/service.js';
 import { PostgresTokenStore } from './postgres.js';
-import { unavailableReason } from './postgresErrors.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import { StoreUnavailableError } from './store.js';
-
-describe('unavailableReason', () => {
-  it.each([
-    [{ code: 'ECONNREFUSED' }, 'cannot reach the database'],
-    [{ code: '08006' }, 'the connection to the database failed'],
-    [{ code: '57P01' }, 'the database is restarting'],
-    [{ code: '57P03' }, 'the database is restarting'],
-    [{ code: '53300' }, 'the database has no free connections'],
-    [{ code: '53100' }, 'the database disk is full'],
-    [{ code: '25006' }, 'the database is read-only'],
-    [new Error('Connection terminated unexpectedly'), 'cannot reach the database'],
-    [new Error('timeout exceeded when trying to connect'), 'cannot reach the database'],
-  ])('maps %o to %s', (err, reason) => {
-    expect(unavailableReason(err)).toBe(reason);
-  });
-
-  it.each([
-    { code: '23505' }, // a duplicate: the request's, not the environment's
-    { code: '42P01' }, // undefined table: a bug
-    new Error('something else'),
-  ])('leaves %o alone', (err) => {
-    expect(unavailableReason(err)).toBeUndefined();
-  });
-});
 
 describe.skipIf(pgSkipped)('PostgresTokenStore', () => {
   let database: TestDatabase;
