@@ -88,6 +88,22 @@ describe('OutageWatch', () => {
     expect(ended).toHaveLength(1);
   });
 
+  it('counts a ping that throws at once as failed, without an unhandled rejection', async () => {
+    const throwing = new OutageWatch({
+      ping: () => {
+        throw new TypeError('the store is not open yet');
+      },
+      onStart: () => {},
+      onEnd: (outage) => void ended.push(outage),
+      probeEveryMs: PROBE_EVERY_MS,
+    });
+    throwing.report(failure());
+    await vi.advanceTimersByTimeAsync(5 * PROBE_EVERY_MS);
+    expect(throwing.unavailable).toBe(true);
+    expect(ended).toEqual([]);
+    throwing.close();
+  });
+
   it('tells nothing once closed', async () => {
     watch.report(failure());
     watch.close();

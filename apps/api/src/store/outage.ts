@@ -61,10 +61,13 @@ export class OutageWatch {
   }
 
   async #probe(): Promise<void> {
-    const answered = await this.#options.ping().then(
-      () => true,
-      () => false,
-    );
+    // A ping that throws rather than rejects (a store not yet open) is a failed one too.
+    const answered = await Promise.resolve()
+      .then(this.#options.ping)
+      .then(
+        () => true,
+        () => false,
+      );
     if (this.#closed || this.#startedAt === undefined) return;
     const quiet = Date.now() - this.#lastReportedAt >= this.#options.probeEveryMs;
     if (!answered || !quiet) {
