@@ -1,5 +1,5 @@
 // createApp(): the Express app, from its dependencies; opening ports and stores is index.ts's job.
-import express, { type Express, Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { CounterFactory } from './counters.js';
@@ -17,6 +17,7 @@ import {
 } from './http/rateLimits.js';
 import { logRequests } from './http/requestLog.js';
 import { mountOperations } from './operations/index.js';
+import { StoreUnavailableError } from './model.js';
 import type { OpenApiDocument } from './spec.js';
 import type { TokenService } from './tokens/service.js';
 
@@ -42,6 +43,8 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** The spec, served at /docs, /openapi.json and /openapi.yaml (DOCS); none: those answer 404. */
   apiReference?: ApiReference;
+  /** Told of each request that failed because the store is unavailable (it answers 503): an outage's evidence. */
+  onStoreUnavailable?: (err: StoreUnavailableError) => void;
 }
 
 export function createApp({
@@ -56,6 +59,7 @@ export function createApp({
   rateLimitCounters,
   metrics,
   apiReference,
+  onStoreUnavailable,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
@@ -115,6 +119,12 @@ export function createApp({
 
   app.use(notFound);
   if (metrics !== undefined) app.use(metrics.observeErrors());
+  if (onStoreUnavailable !== undefined) {
+    app.use(((err, _req, _res, next) => {
+      if (err instanceof StoreUnavailableError) onStoreUnavailable(err);
+      next(err);
+    }) satisfies ErrorRequestHandler);
+  }
   app.use(errorHandler);
   return app;
 }

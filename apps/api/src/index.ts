@@ -8,7 +8,8 @@ import { createLogger, logAuditEvents } from './logger.js';
 import { presentAuditEvent } from './operations/present.js';
 import { loadSpec, readCapabilityCatalog } from './spec.js';
 import { type OpenedStore, openStore } from './store/index.js';
-import { StoreInUseError, type TokenStore } from './store/store.js';
+import { OutageWatch } from './store/outage.js';
+import { StoreInUseError, StoreUnavailableError, type TokenStore } from './store/store.js';
 import { TokenService } from './tokens/service.js';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests in flight before it cuts their connections. */
@@ -31,6 +32,14 @@ function announceBootstrapSecret(secret: string): void {
       '  Try it:  curl -H "Authorization: Bearer <token>" ...  (see README.md)\n' +
       `${line}\n\n`,
   );
+}
+
+/** What the store's environment said (PostgreSQL's message and SQLSTATE, a socket's code), for the outage's log line. */
+function causeOf(err: StoreUnavailableError): { message: string; code?: string } | undefined {
+  const cause = err.cause;
+  if (!(cause instanceof Error)) return undefined;
+  const code = (cause as { code?: unknown }).code;
+  return typeof code === 'string' ? { message: cause.message, code } : { message: cause.message };
 }
 
 /** Why a second server cannot share the database, and the two ways out. */
@@ -57,11 +66,27 @@ async function main(): Promise<void> {
   // Counted only when scraped, by then the store is open.
   const metrics = config.metrics ? new Metrics({ countTokens: () => store.count() }) : undefined;
   let opened: OpenedStore;
+  // Every failed request, lost connection and failed background write of an outage goes here; the
+  // log says once that it began, with its cause, and once that it ended.
+  const outage = new OutageWatch({
+    ping: () => store.ping(),
+    onStart: (err) =>
+      logger.warn(
+        { reason: err.reason, cause: causeOf(err) },
+        `token store unavailable (${err.reason}): answering 503 until it is back`,
+      ),
+    onEnd: ({ durationMs, failures }) =>
+      logger.info(
+        { durationMs, failures },
+        `token store available again after ${(durationMs / 1000).toFixed(1)} s`,
+      ),
+  });
   try {
     opened = await openStore(config.databaseUrl, {
       onBackgroundError: (err) => {
         metrics?.observeStoreError(err);
-        logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry');
+        if (err instanceof StoreUnavailableError) outage.report(err);
+        else logger.warn({ err }, 'token store: background work (checkpoint or purge) failed, will retry');
       },
       expiredTokenRetentionMs: config.expiredTokenRetentionMs,
       auditRetentionMs: config.auditRetentionMs,
@@ -86,8 +111,10 @@ async function main(): Promise<void> {
     catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
     authCacheSize,
-    onBackgroundError: (err) =>
-      logger.warn({ err }, 'token store: writing last-use times or refusal counts failed'),
+    onBackgroundError: (err) => {
+      if (err instanceof StoreUnavailableError) outage.report(err);
+      else logger.warn({ err }, 'token store: writing last-use times or refusal counts failed');
+    },
     // Each audit event once in the log too, for shipping to a SIEM without polling the API.
     onAuditEvent: logAuditEvents(logger, presentAuditEvent),
   });
@@ -103,6 +130,7 @@ async function main(): Promise<void> {
     rateLimitCounters: opened.rateLimitCounters,
     metrics,
     apiReference: config.docs ? loadApiReference() : undefined,
+    onStoreUnavailable: (err) => outage.report(err),
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
@@ -127,6 +155,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       // Last-use times and refusal counts still queued are written before the store closes.
       await tokens.flush();
+      outage.close();
       await store.close();
       logger.info('stopped');
       process.exit(exitCode);

@@ -75,6 +75,8 @@ export interface HarnessOptions {
   metrics?: Metrics;
   /** Default: none, so /docs, /openapi.json and /openapi.yaml answer 404. */
   apiReference?: ApiReference;
+  /** TRUST_PROXY; default off. */
+  trustProxy?: boolean | number | string;
 }
 
 /** Every harness made in this test file, so the setup file can check their logs when the file ends. */
@@ -145,6 +147,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     corsOrigins: options.corsOrigins,
     metrics: options.metrics,
     apiReference: options.apiReference,
+    trustProxy: options.trustProxy,
   });
 
   const base = spec.servers[0]?.url ?? '';

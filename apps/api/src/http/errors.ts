@@ -100,8 +100,9 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     return;
   }
   const { status, message, headers } = describeError(err, req);
-  if (status === 500) req.log.error({ err }, 'request failed');
-  else if (status === 503) req.log.warn({ err }, 'token store unavailable');
+  // Said on the request's one log line (logRequests), not on a line of its own.
+  if (status === 500) res.locals.failure = { err };
+  else if (err instanceof StoreUnavailableError) res.locals.failure = { storeUnavailable: err.reason };
   if (headers !== undefined) res.set(headers);
   if (status === 401) {
     // RFC 6750 §3: say which scheme to use, and that the token sent (if any) was refused.

@@ -1,11 +1,15 @@
 // The request log: one line per request with the fields to trace it, no header, and the request's id on every line about it.
 import supertest from 'supertest';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHarness, type Harness } from '../../test/harness.js';
+import { StoreUnavailableError } from '../store/store.js';
 
 let harness: Harness;
 beforeEach(async () => {
   harness = await createHarness();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 const linesAbout = (reqId: string) =>
@@ -43,19 +47,55 @@ describe('request log', () => {
     expect(line).not.toHaveProperty('tokenId');
   });
 
-  it('marks what the app logs about a request with that request id, and logs a 5xx at error level', async () => {
+  it('logs a 500 once, at error level, with the error on that line', async () => {
     await harness.store.close(); // every store call now throws: a bug, not an unavailable store
     await harness.as(harness.adminSecret).get(`/tokens/${harness.admin.id}`).expect(500);
 
     const [completed] = completedLines();
     expect(completed).toMatchObject({ level: 50, res: { statusCode: 500 } });
+    expect(completed.err).toMatchObject({ message: expect.any(String), stack: expect.any(String) });
     const about = linesAbout(completed.reqId);
-    expect(about.map((entry) => entry.msg)).toEqual([
+    expect(about.map((entry) => entry.msg)).toEqual(['request received', 'request completed']);
+  });
+
+  it('logs a 503 (the store unavailable) once, as a warning naming the reason, not as an error', async () => {
+    vi.spyOn(harness.store, 'findById').mockRejectedValue(
+      new StoreUnavailableError('the database is restarting', { cause: new Error('57P01') }),
+    );
+    await harness.as(harness.adminSecret).get(`/tokens/${harness.admin.id}`).expect(503);
+
+    const [completed] = completedLines();
+    expect(completed).toMatchObject({
+      level: 40,
+      res: { statusCode: 503 },
+      storeUnavailable: 'the database is restarting',
+    });
+    expect(linesAbout(completed.reqId).map((entry) => entry.msg)).toEqual([
       'request received',
-      'request failed',
       'request completed',
     ]);
-    expect(about[1].err).toBeDefined();
+    expect(harness.logLines.map((line) => JSON.parse(line).level)).not.toContain(50);
+  });
+});
+
+describe('client address', () => {
+  it('logs the TCP peer and, beside it, the client address the limits and audit use', async () => {
+    const behindProxy = await createHarness({ trustProxy: 1 });
+    await supertest(behindProxy.app).get('/healthz').set('X-Forwarded-For', '198.51.100.7').expect(200);
+    const [line] = behindProxy.logLines
+      .map((text) => JSON.parse(text))
+      .filter((entry) => entry.msg === 'request completed');
+    expect(line.req).toMatchObject({
+      remoteAddress: expect.stringMatching(/127\.0\.0\.1/),
+      clientAddress: '198.51.100.7',
+    });
+  });
+
+  it('logs the TCP peer as the client address when no proxy is trusted, whatever X-Forwarded-For says', async () => {
+    await supertest(harness.app).get('/healthz').set('X-Forwarded-For', '198.51.100.7').expect(200);
+    const [line] = completedLines();
+    expect(line.req.clientAddress).toBe(line.req.remoteAddress);
+    expect(line.req.clientAddress).not.toBe('198.51.100.7');
   });
 });
 

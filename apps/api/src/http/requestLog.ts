@@ -73,6 +73,13 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * A request's log level by its status: a bug (5xx) is an error, but a 503 is the environment's
+ * (the store is away, the client may retry), a warning.
+ */
+const levelOf = (status: number): 'info' | 'warn' | 'error' =>
+  status === 503 ? 'warn' : status >= 500 ? 'error' : 'info';
+
+/**
  * Logs each request once, on 'close' (and its arrival at debug level): method, URL (secrets redacted), client address, status,
  * duration and the authenticated token's id, never a header, so no credential can reach a log line. A request whose
  * answer was not finished (the client went away) is logged as aborted.
@@ -100,14 +107,21 @@ export function logRequests(app: ExpressApp, logger: Logger): RequestHandler {
     res.once('close', () => {
       const fields = {
         reqId: req.id,
-        req: { method: req.method, url: redactUrl(req.originalUrl), remoteAddress: req.socket.remoteAddress },
+        req: {
+          method: req.method,
+          url: redactUrl(req.originalUrl),
+          // The TCP peer (behind a proxy: the proxy), and the client address the rate limits and
+          // the audit trail use (X-Forwarded-For as far as TRUST_PROXY trusts it).
+          remoteAddress: req.socket.remoteAddress,
+          clientAddress: req.ip,
+        },
         res: { statusCode: res.statusCode },
         tokenId: res.locals.caller?.id,
         responseTime: Math.round(performance.now() - started),
+        ...res.locals.failure,
       };
       if (!res.writableFinished) logger.warn(fields, 'request aborted');
-      else if (res.statusCode >= 500) logger.error(fields, 'request completed');
-      else logger.info(fields, 'request completed');
+      else logger[levelOf(res.statusCode)](fields, 'request completed');
     });
     next();
   };

@@ -162,7 +162,10 @@ describe('answers that break the spec (response validation, in development and t
     const answer = await supertest(app).get(`/v2/tokens/${anId}`);
     expect(answer.status).toBe(500);
     expect(answer.body).toEqual({ code: 500, message: 'internal server error' });
-    const logged = logLines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'request failed');
+    const logged = logLines
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.msg === 'request completed');
+    expect(logged).toMatchObject({ level: 50, res: { statusCode: 500 } });
     expect(JSON.stringify(logged?.err)).toContain("must have required property 'name'");
   });
 

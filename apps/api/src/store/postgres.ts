@@ -13,6 +13,7 @@ import {
   type TokenRow,
   toRecord,
 } from './base.js';
+import { isMissingDatabase, toStoreError, unavailableReason } from './postgresErrors.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import {
   type AuditEvent,
@@ -50,51 +51,6 @@ const TRANSACTION_ATTEMPTS = 3;
 
 /** What reads count as live: tokens/expiry.ts's predicate, as SQL, `now` being $2. */
 const LIVE = '(expires_at IS NULL OR expires_at > $2)';
-
-/** Socket-level failures: the database cannot be reached right now. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
-/** pg's own errors for a connection that broke or never came, which carry no code. */
-const CONNECTION_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Connection ended|after calling end on the pool/i;
-
-/**
- * Why `err` means "not now" rather than "never" (the database or the way to it, not the request),
- * in words fit for a client; undefined for anything else, which is a bug.
- */
-export function unavailableReason(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code)) return 'cannot reach the database';
-    if (code.startsWith('08')) return 'the connection to the database failed'; // connection exception
-    if (code === '57P01' || code === '57P02' || code === '57P03') return 'the database is restarting';
-    if (code === '53300') return 'the database has no free connections';
-    if (code === '53100') return 'the database disk is full';
-    if (code.startsWith('53')) return 'the database is out of resources';
-    if (code === '25006') return 'the database is read-only'; // a standby, or default_transaction_read_only
-    if (code === '40001' || code === '40P01') return 'the database is busy';
-    if (code === '57014') return 'the database did not answer in time'; // statement_timeout
-  }
-  if (err instanceof Error && CONNECTION_MESSAGES.test(err.message)) return 'cannot reach the database';
-  return undefined;
-}
-
-/** `err` as thrown to callers: StoreUnavailableError for the environment's failures, anything else unchanged. */
-function toStoreError(err: unknown): unknown {
-  if (err instanceof StoreUnavailableError) return err;
-  const reason = unavailableReason(err);
-  return reason === undefined ? err : new StoreUnavailableError(reason, { cause: err });
-}
 
 const isRetryable = (err: unknown) => {
   const code = (err as { code?: unknown } | null)?.code;
@@ -294,10 +250,16 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
       options: '-c synchronous_commit=on',
     });
     // An idle connection that breaks (the database restarted) is dropped by the pool, which makes a
-    // new one when next needed; unhandled, the error would end the process.
-    pool.on('error', (err) =>
-      onBackgroundError(new Error(`token store: an idle database connection failed: ${err.message}`)),
-    );
+    // new one when next needed; unhandled, the error would end the process. A lost connection is an
+    // outage (StoreUnavailableError, its cause attached), not failed work.
+    pool.on('error', (err) => {
+      const unavailable = toStoreError(err);
+      onBackgroundError(
+        unavailable instanceof StoreUnavailableError
+          ? unavailable
+          : new Error(`token store: an idle database connection failed: ${err.message}`, { cause: err }),
+      );
+    });
     const deadline = Date.now() + connectTimeoutMs;
     let delayMs = 100;
     for (;;) {
@@ -306,10 +268,10 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
         return new PostgresTokenStore(pool, options, applied);
       } catch (err) {
         const reason = unavailableReason(err);
-        if (reason === undefined || Date.now() + delayMs > deadline) {
+        if (reason === undefined || isMissingDatabase(err) || Date.now() + delayMs > deadline) {
           await pool.end().catch(() => {});
           const cause = err instanceof Error ? err.message : String(err);
-          if (reason === undefined) throw new Error(cause, { cause: err });
+          if (reason === undefined || isMissingDatabase(err)) throw new Error(cause, { cause: err });
           throw new Error(
             `cannot reach PostgreSQL at ${describeDatabase(url)} within ${Math.round(connectTimeoutMs / 1000)} s (${cause})`,
             { cause: err },

@@ -28,7 +28,11 @@ export class StoreInUseError extends Error {
 
 /** What opening any store takes, whatever the database behind it. */
 export interface StoreOptions {
-  /** Told about background work that failed (a checkpoint, a purge); it is retried. */
+  /**
+   * Told about background work that failed (a checkpoint, a purge), which is retried, and, as
+   * StoreUnavailableError, about the store's environment failing outside any request (a pooled
+   * connection the database ended).
+   */
   onBackgroundError?: (err: Error) => void;
   /** Which other processes may use the database meanwhile (see Claim); unchecked when left out. */
   claim?: Claim;
