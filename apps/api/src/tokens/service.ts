@@ -12,7 +12,8 @@ import {
   type RequestedCapabilities,
 } from './capabilities.js';
 import { TokenError } from './errors.js';
-import { digestSecret, generateSecret } from './secrets.js';
+import { digestSecret, generateSecret, isWellFormedSecret } from './secrets.js';
+import { UnknownDigests } from './unknownDigests.js';
 import { UsageRecorder } from './usage.js';
 
 /** The source of "now", injected so that expiry can be tested without waiting. */
@@ -111,6 +112,8 @@ export class TokenService {
   readonly #cacheSize: number;
   /** Bumped whenever an entry is dropped: a store read that started before must not be cached. */
   #forgetEpoch = 0;
+  /** Digests the store did not know: an unknown secret repeated costs no store read. */
+  readonly #unknown = new UnknownDigests();
   readonly #usage: UsageRecorder;
   readonly #refusals: RefusalCounter;
   readonly #onAuditEvent: (event: AuditEvent) => void;
@@ -175,6 +178,8 @@ export class TokenService {
    * cache (the secret's digest).
    */
   async #lookup(secret: string): Promise<{ token: TokenRecord; key: string } | undefined> {
+    // What cannot be a secret of ours (format, checksum) is refused before any store read.
+    if (!isWellFormedSecret(secret)) return undefined;
     const digest = digestSecret(secret);
     const key = digest.toString('base64');
     let token = this.#authenticated.get(key);
@@ -183,9 +188,12 @@ export class TokenService {
       this.#authenticated.delete(key);
       this.#authenticated.set(key, token);
     } else {
+      if (this.#unknown.has(key)) return undefined;
       const epoch = this.#forgetEpoch;
+      const generation = this.#unknown.generation;
       token = await this.#store.findByDigest(digest);
-      if (token !== undefined && epoch === this.#forgetEpoch) this.#remember(key, token);
+      if (token === undefined) this.#unknown.remember(key, generation);
+      else if (epoch === this.#forgetEpoch) this.#remember(key, token);
     }
     return token === undefined ? undefined : { token, key };
   }
@@ -311,6 +319,29 @@ export class TokenService {
   }
 
   /**
+   * Revokes at once every live token among `secrets`, reported as leaked: whoever holds a secret
+   * may end it (possession proves authority, as with GitHub's secret-scanning partner alerts). What
+   * is not a live token's secret is passed over in silence, so the reporter learns nothing.
+   */
+  async revokeLeakedSecrets(secrets: readonly string[], source: string | undefined, provenance: Provenance) {
+    for (const secret of new Set(secrets)) {
+      const found = await this.#lookup(secret);
+      if (found === undefined || this.#isExpired(found.token)) continue;
+      const now = this.#clock();
+      const event = auditEvent('token.leaked', {
+        time: now,
+        target: tokenRef(found.token),
+        provenance,
+        details: { source: source ?? null },
+      });
+      this.#forget(found.token.id);
+      const deleted = await this.#store.delete(found.token.id, now, event);
+      this.#forget(found.token.id);
+      if (deleted) this.#onAuditEvent(event);
+    }
+  }
+
+  /**
    * Replaces a token with a new one (new id, new secret); the old secret works until
    * `existingTokenExpiresAt`. The caller must hold everything the replacement gets, copied or not:
    * it receives the replacement's secret.
@@ -407,7 +438,11 @@ export class TokenService {
       target: tokenRef(token),
       details: { ...grantsOf(token), secret: secret === undefined ? 'generated' : 'BOOTSTRAP_TOKEN' },
     });
-    if (!(await this.#store.insertFirst(token, digestSecret(value), event))) return undefined;
+    const inserted = await this.#store.insertFirst(token, digestSecret(value), event);
+    // A chosen secret may have been tried (and remembered as unknown) before it was stored, here or
+    // by the replica that stored it.
+    if (secret !== undefined) this.#unknown.clear();
+    if (!inserted) return undefined;
     this.#onAuditEvent(event);
     return secret === undefined ? { generatedSecret: value } : {};
   }
@@ -425,6 +460,7 @@ export class TokenService {
       details: grantsOf(token),
     });
     const outcome = await this.#store.insert(token, digestSecret(secret), undefined, event);
+    this.#unknown.clear();
     // Without an issuer nothing can refuse the insert.
     if (outcome !== 'inserted')
       throw new Error(`recoverAdmin: unexpected insert outcome ${JSON.stringify(outcome)}`);
