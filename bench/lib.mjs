@@ -35,7 +35,7 @@ export const createBody = JSON.stringify({
   orgCapabilities: { dashboards: ['read'], monitors: ['read', 'update'] },
 });
 
-async function freePort() {
+export async function freePort() {
   const server = createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address();
