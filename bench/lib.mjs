@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const ADMIN = 'bench_admin_secret_0123456789_abcdefgh';
+export const ADMIN = 'xaat-benchAdminSecret0123456789012345678901234561d1Dys';
 
 /** `--name=value` arguments. */
 export const args = Object.fromEntries(
@@ -35,7 +35,7 @@ export const createBody = JSON.stringify({
   orgCapabilities: { dashboards: ['read'], monitors: ['read', 'update'] },
 });
 
-async function freePort() {
+export async function freePort() {
   const server = createServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address();
@@ -60,7 +60,7 @@ export async function startProcess(name, script, env, extraArgs = []) {
   const port = await freePort();
   const child = spawn(process.execPath, [script, String(port), ...extraArgs], {
     cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { METRICS_PORT: '0', ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

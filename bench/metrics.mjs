@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { args, createToken, fmt, measure, root, serverEnv, startProcess, stop } from './lib.mjs';
+import { args, createToken, fmt, freePort, measure, root, serverEnv, startProcess, stop } from './lib.mjs';
 
 const DURATION = Number(args.duration ?? 5);
 const ROUNDS = Number(args.rounds ?? 6);
@@ -28,7 +28,7 @@ async function observationMicros() {
   const { Metrics } = await import(pathToFileURL(join(dist, 'http', 'metrics.js')).href);
   const { loadSpec } = await import(pathToFileURL(join(dist, 'spec.js')).href);
   const metrics = new Metrics();
-  const observe = metrics.observeRequests(loadSpec(), ['/healthz', '/metrics']);
+  const observe = metrics.observeRequests(loadSpec(), ['/healthz']);
   const request = { method: 'GET', originalUrl: '/v2/tokens/5f0c6f39-0c55-4a43-9d3f-3d1f3e6a2b7c' };
   const loop = (count, withMetrics) => {
     const started = performance.now();
@@ -53,7 +53,13 @@ async function main() {
   const observedMicros = await observationMicros();
   const work = mkdtempSync(join(tmpdir(), 'api-tokens-metrics-bench-'));
   const entry = join(root, 'apps', 'api', 'dist', 'index.js');
-  const on = await startProcess('METRICS=on', entry, { ...serverEnv(join(work, 'on.db')), METRICS: 'on' });
+  // /metrics has a listener of its own (METRICS_PORT), never the API port.
+  const metricsPort = await freePort();
+  const on = await startProcess('METRICS=on', entry, {
+    ...serverEnv(join(work, 'on.db')),
+    METRICS: 'on',
+    METRICS_PORT: String(metricsPort),
+  });
   const off = await startProcess('METRICS=off', entry, {
     ...serverEnv(join(work, 'off.db')),
     METRICS: 'off',
@@ -86,7 +92,7 @@ async function main() {
   }
 
   const scrapeStarted = performance.now();
-  const scrape = await (await fetch(`${on.url}/metrics`)).text();
+  const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const scrapeMs = performance.now() - scrapeStarted;
   for (const server of servers) await stop(server);
   rmSync(work, { recursive: true, force: true });

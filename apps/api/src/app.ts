@@ -10,7 +10,9 @@ import { API_REFERENCE_ROUTES, type ApiReference, serveApiReference } from './ht
 import { errorHandler, notFound } from './http/errors.js';
 import type { Metrics } from './http/metrics.js';
 import {
+  DEFAULT_RATE_LIMITS,
   FailedAuthenticationLimiter,
+  LeakReportLimiter,
   limitRequestsPerToken,
   type RateLimitConfig,
   TokenRequestLimiter,
@@ -39,7 +41,7 @@ export interface AppDependencies {
   checkReady?: () => Promise<void>;
   /** The store's rate-limit counters (OpenedStore.rateLimitCounters): shared by every replica on PostgreSQL; default in memory. */
   rateLimitCounters?: CounterFactory;
-  /** Prometheus metrics, served at /metrics (METRICS); none: nothing is measured or served. */
+  /** Prometheus metrics (METRICS), measured here and served by the metrics listener; none: nothing is measured. */
   metrics?: Metrics;
   /** The spec, served at /docs, /openapi.json and /openapi.yaml (DOCS); none: those answer 404. */
   apiReference?: ApiReference;
@@ -67,12 +69,7 @@ export function createApp({
   app.disable('etag');
   app.set('trust proxy', trustProxy);
   if (metrics !== undefined) {
-    const otherRoutes = [
-      '/healthz',
-      '/readyz',
-      '/metrics',
-      ...(apiReference === undefined ? [] : API_REFERENCE_ROUTES),
-    ];
+    const otherRoutes = ['/healthz', '/readyz', ...(apiReference === undefined ? [] : API_REFERENCE_ROUTES)];
     app.use(metrics.observeRequests(spec, otherRoutes));
   }
   app.use(helmet());
@@ -87,7 +84,26 @@ export function createApp({
     res.json({ status: 'ok' });
   });
 
-  // Everything under the base path in one router: each layer below is matched once per request.
+  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitCounters);
+  const leakReports = new LeakReportLimiter(
+    rateLimits.leakReportsPerMinute ?? (DEFAULT_RATE_LIMITS.leakReportsPerMinute as number),
+    rateLimitCounters,
+  );
+  const readBody = [
+    requireJsonBody,
+    express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }),
+  ];
+  // The operations the spec opens to anyone (`security: []`), ahead of authentication.
+  const publicApi = Router();
+  mountOperations(
+    publicApi,
+    spec,
+    { tokens, tokenRequests, leakReports },
+    { validateResponses, readBody, publicOperations: true },
+  );
+  app.use(basePath, publicApi);
+
+  // Everything else under the base path in one router: each layer below is matched once per request.
   const api = Router();
   // Before authentication: a browser's preflight carries no credentials.
   if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
@@ -98,23 +114,15 @@ export function createApp({
       metrics?.observeAuthentication,
     ),
   );
-  const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitCounters);
   mountOperations(
     api,
     spec,
-    { tokens, tokenRequests },
-    {
-      validateResponses,
-      limitCaller: limitRequestsPerToken(tokenRequests),
-      readBody: [
-        requireJsonBody,
-        express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }),
-      ],
-    },
+    { tokens, tokenRequests, leakReports },
+    { validateResponses, limitCaller: limitRequestsPerToken(tokenRequests), readBody },
   );
   app.use(basePath, api);
-  // After the API, so that its requests do not pass these routes first.
-  if (metrics !== undefined) app.get('/metrics', metrics.serve());
+  // After the API, so that its requests do not pass these routes first. /metrics is not here: it
+  // has a listener of its own (metricsListener.ts).
   if (apiReference !== undefined) app.use(serveApiReference(apiReference));
 
   app.use(notFound);

@@ -1,6 +1,9 @@
 // Configuration: defaults a new user gets, and one clear refusal per bad value.
 import { describe, expect, it } from 'vitest';
 import { type Config, ConfigError, readConfig } from './config.js';
+import { generateSecret } from './tokens/secrets.js';
+
+const BOOTSTRAP_SECRET = generateSecret();
 
 const DEFAULTS: Config = {
   port: 3000,
@@ -16,7 +19,9 @@ const DEFAULTS: Config = {
   auditRetentionMs: 90 * 24 * 60 * 60 * 1000,
   docs: true,
   metrics: true,
-  rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
+  metricsPort: 9464,
+  metricsHost: '127.0.0.1',
+  rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50, leakReportsPerMinute: 60 },
   databasePoolSize: 10,
   databaseConnectTimeoutMs: 30_000,
 };
@@ -40,6 +45,9 @@ const VARIABLES = [
   'DATABASE_CONNECT_TIMEOUT',
   'DOCS',
   'METRICS',
+  'METRICS_PORT',
+  'METRICS_HOST',
+  'LEAK_REPORTS_PER_MINUTE',
 ];
 
 describe('readConfig', () => {
@@ -57,7 +65,7 @@ describe('readConfig', () => {
         PORT: '8080',
         HOST: '0.0.0.0',
         DATABASE_URL: 'sqlite:/var/lib/tokens.db',
-        BOOTSTRAP_TOKEN: 'a'.repeat(32),
+        BOOTSTRAP_TOKEN: BOOTSTRAP_SECRET,
         LOG_LEVEL: 'debug',
         NODE_ENV: 'production',
         AUTH_CACHE_SIZE: '0',
@@ -71,12 +79,15 @@ describe('readConfig', () => {
         DATABASE_CONNECT_TIMEOUT: '2m',
         DOCS: 'off',
         METRICS: 'off',
+        METRICS_PORT: '9100',
+        METRICS_HOST: '0.0.0.0',
+        LEAK_REPORTS_PER_MINUTE: '5',
       }),
     ).toEqual({
       port: 8080,
       host: '0.0.0.0',
       databaseUrl: 'sqlite:/var/lib/tokens.db',
-      bootstrapToken: 'a'.repeat(32),
+      bootstrapToken: BOOTSTRAP_SECRET,
       logLevel: 'debug',
       validateResponses: false,
       authCacheSize: 0,
@@ -86,7 +97,9 @@ describe('readConfig', () => {
       auditRetentionMs: 30 * 24 * 60 * 60 * 1000,
       docs: false,
       metrics: false,
-      rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
+      metricsPort: 9100,
+      metricsHost: '0.0.0.0',
+      rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7, leakReportsPerMinute: 5 },
       databasePoolSize: 25,
       databaseConnectTimeoutMs: 120_000,
     });
@@ -146,6 +159,13 @@ describe('readConfig', () => {
     ['LOG_LEVEL', 'verbose'],
     ['BOOTSTRAP_TOKEN', 'too-short'],
     ['BOOTSTRAP_TOKEN', `${'a'.repeat(40)}!`],
+    ['BOOTSTRAP_TOKEN', 'a'.repeat(32)],
+    // The first format (no checksum) and the current one with a wrong checksum.
+    ['BOOTSTRAP_TOKEN', 'xaat-ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0LTA'],
+    ['BOOTSTRAP_TOKEN', `${BOOTSTRAP_SECRET.slice(0, -1)}${BOOTSTRAP_SECRET.endsWith('0') ? '1' : '0'}`],
+    ['METRICS_PORT', '65536'],
+    ['METRICS_HOST', 'not a host'],
+    ['LEAK_REPORTS_PER_MINUTE', 'many'],
     ['RATE_LIMIT_FAILED_AUTH_PER_MIN', '-1'],
     ['RATE_LIMIT_PER_TOKEN_PER_SEC', 'fast'],
     ['AUTH_CACHE_SIZE', '1e3'],
@@ -175,6 +195,12 @@ describe('readConfig', () => {
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('says how to make a BOOTSTRAP_TOKEN, in one line', () => {
+    expect(() => readConfig({ BOOTSTRAP_TOKEN: 'a'.repeat(32) })).toThrow(
+      /^BOOTSTRAP_TOKEN: [^\n]*api-tokens admin new-secret[^\n]*$/,
+    );
   });
 
   it('never echoes a malformed BOOTSTRAP_TOKEN', () => {

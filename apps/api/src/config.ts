@@ -8,7 +8,7 @@ import {
   DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
   DEFAULT_POOL_SIZE,
 } from './store/store.js';
-import { BOOTSTRAP_SECRET_PATTERN } from './tokens/secrets.js';
+import { hasValidChecksum } from './tokens/secrets.js';
 import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
 
 export interface Config {
@@ -37,9 +37,17 @@ export interface Config {
   auditRetentionMs: number;
   /** Serve the API reference at /docs, /openapi.json and /openapi.yaml (DOCS). */
   docs: boolean;
-  /** Serve Prometheus metrics at /metrics (METRICS). */
+  /** Serve Prometheus metrics at /metrics (METRICS), on a listener of their own. */
   metrics: boolean;
+  /** The metrics listener's port (METRICS_PORT); 0: any free port. */
+  metricsPort: number;
+  /** The metrics listener's address (METRICS_HOST): loopback by default, never the API's. */
+  metricsHost: string;
 }
+
+/** Where /metrics is served unless METRICS_PORT and METRICS_HOST say otherwise: the OpenTelemetry Prometheus exporter's port, on loopback only. */
+export const DEFAULT_METRICS_PORT = 9464;
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -59,23 +67,23 @@ function read(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw === '' ? undefined : raw;
 }
 
-/** PORT: decimal digits only, so that `0x50` or `1e3` is not quietly some other port. */
-function readPort(raw: string | undefined): number {
-  if (raw === undefined) return 3000;
+/** PORT, METRICS_PORT: decimal digits only, so that `0x50` or `1e3` is not quietly some other port. */
+function readPort(raw: string | undefined, name = 'PORT', fallback = 3000): number {
+  if (raw === undefined) return fallback;
   const port = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(port >= 0 && port <= 65535)) {
-    throw new ConfigError(`PORT: ${JSON.stringify(raw)} is not a port number (decimal, 0-65535)`);
+    throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not a port number (decimal, 0-65535)`);
   }
   return port;
 }
 
-/** HOST: an IP address or a host name, the address to listen on. */
-function readHost(raw: string | undefined): string {
+/** HOST, METRICS_HOST: an IP address or a host name, the address to listen on. */
+function readHost(raw: string | undefined, name = 'HOST'): string {
   if (raw === undefined) return '127.0.0.1';
   const hostName =
     /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
   if (isIP(raw) === 0 && !hostName.test(raw)) {
-    throw new ConfigError(`HOST: ${JSON.stringify(raw)} is not an IP address or a host name`);
+    throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not an IP address or a host name`);
   }
   return raw;
 }
@@ -176,9 +184,12 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`LOG_LEVEL: ${JSON.stringify(logLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const bootstrapToken = read(env, 'BOOTSTRAP_TOKEN');
-  if (bootstrapToken !== undefined && !BOOTSTRAP_SECRET_PATTERN.test(bootstrapToken)) {
+  if (bootstrapToken !== undefined && !hasValidChecksum(bootstrapToken)) {
     // Never echo the value: it is a secret, even when malformed.
-    throw new ConfigError('BOOTSTRAP_TOKEN: must be at least 32 characters of A-Z, a-z, 0-9, _ and -');
+    throw new ConfigError(
+      'BOOTSTRAP_TOKEN: must be a secret of the current format (xaat- and 49 base62 characters, ' +
+        'its checksum valid); make one with `api-tokens admin new-secret`',
+    );
   }
   return {
     port: readPort(read(env, 'PORT')),
@@ -196,6 +207,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     auditRetentionMs: readDuration(env, 'AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION_MS),
     docs: readSwitch(env, 'DOCS'),
     metrics: readSwitch(env, 'METRICS'),
+    metricsPort: readPort(read(env, 'METRICS_PORT'), 'METRICS_PORT', DEFAULT_METRICS_PORT),
+    metricsHost: readHost(read(env, 'METRICS_HOST') ?? DEFAULT_METRICS_HOST, 'METRICS_HOST'),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,
@@ -206,6 +219,11 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
         env,
         'RATE_LIMIT_PER_TOKEN_PER_SEC',
         DEFAULT_RATE_LIMITS.requestsPerTokenPerSecond,
+      ),
+      leakReportsPerMinute: readCount(
+        env,
+        'LEAK_REPORTS_PER_MINUTE',
+        DEFAULT_RATE_LIMITS.leakReportsPerMinute as number,
       ),
     },
   };

@@ -2,7 +2,7 @@
 import { type RateLimiterAbstract, RateLimiterMemory } from 'rate-limiter-flexible';
 
 /** The counters the service keeps; on PostgreSQL each is a table its migrations create. */
-export type CounterName = 'rate_limit_failed_auth' | 'rate_limit_per_token';
+export type CounterName = 'rate_limit_failed_auth' | 'rate_limit_per_token' | 'rate_limit_leak_reports';
 
 /** Makes the counter `name` of `points` per `durationSeconds`. */
 export type CounterFactory = (

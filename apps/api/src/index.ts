@@ -1,8 +1,10 @@
 // The process: read the environment, open and migrate the store, bootstrap, listen, and shut down cleanly on signals.
+import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { loadApiReference } from './http/docs.js';
 import { Metrics } from './http/metrics.js';
+import { createMetricsApp } from './http/metricsListener.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, logAuditEvents } from './logger.js';
 import { presentAuditEvent } from './operations/present.js';
@@ -133,24 +135,44 @@ async function main(): Promise<void> {
     onStoreUnavailable: (err) => outage.report(err),
   });
 
-  // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
-  const server = createHttpServer(app).listen(config.port, config.host);
-  await new Promise<void>((resolve) => {
-    const refuse = (err: NodeJS.ErrnoException) =>
-      fail(err.code === 'EADDRINUSE' ? `PORT: ${config.host}:${config.port} is already in use` : err.message);
-    server.once('error', refuse);
-    server.once('listening', () => {
-      // From now on an error is no start-up failure: it must not exit without draining.
-      server.off('error', refuse);
-      resolve();
+  /** Listens, or stops start-up with one line naming the variable whose port is taken. */
+  const listen = async (server: Server, port: number, host: string, variable: string) => {
+    server.listen(port, host);
+    await new Promise<void>((resolve) => {
+      const refuse = (err: NodeJS.ErrnoException) =>
+        fail(err.code === 'EADDRINUSE' ? `${variable}: ${host}:${port} is already in use` : err.message);
+      server.once('error', refuse);
+      server.once('listening', () => {
+        // From now on an error is no start-up failure: it must not exit without draining.
+        server.off('error', refuse);
+        resolve();
+      });
     });
-  });
+    const address = server.address();
+    return typeof address === 'object' && address !== null ? address.port : port;
+  };
+
+  // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
+  const server = createHttpServer(app);
+  const port = await listen(server, config.port, config.host, 'PORT');
+  // Metrics on a listener of their own, so the API port never shows them (loopback by default).
+  const metricsServer = metrics === undefined ? undefined : createHttpServer(createMetricsApp(metrics));
+  if (metricsServer !== undefined) {
+    const metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost, 'METRICS_PORT');
+    metricsServer.on('error', (err) => logger.error({ err }, 'metrics server: failed'));
+    logger.info(
+      { metricsHost: config.metricsHost, metricsPort },
+      `metrics on http://${config.metricsHost}:${metricsPort}/metrics`,
+    );
+  }
 
   let stopping = false;
   const stop = (reason: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'stopping: no new connections, finishing requests in flight');
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
     server.close(async () => {
       // Last-use times and refusal counts still queued are written before the store closes.
@@ -188,8 +210,6 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('SIGINT', () => stop('SIGINT', 0));
 
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
   logger.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
 }
 

@@ -40,6 +40,7 @@ export const AUDIT_EVENT_TYPES = [
   'token.deleted',
   'token.bootstrapped',
   'token.recovered',
+  'token.leaked',
   'auth.refused',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

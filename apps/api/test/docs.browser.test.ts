@@ -28,7 +28,7 @@ const CHROMIUM_FLAGS = [
  * with upgrade-insecure-requests would ask for every resource over HTTPS.
  */
 const INSECURE_NAME = 'api-tokens.test';
-const BOOTSTRAP_TOKEN = 'bootstrap_secret_for_tests_0123456789-abcdef';
+const BOOTSTRAP_TOKEN = 'xaat-docsBrowserBootstrapSecret012345678901234560HVh84';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 const spec = loadSpec();

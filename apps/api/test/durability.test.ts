@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from './process.js';
 
-const ADMIN = 'durability_admin_secret_0123456789_abcdef';
-const SECRET = /xaat-[A-Za-z0-9_-]{43}/g;
+const ADMIN = 'xaat-durabilityAdminSecret01234567890123456789014Oi0Oi';
+const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/g;
 
 let dir: string;
 const running: ServerProcess[] = [];

@@ -153,7 +153,7 @@ describe('apiLastUsed across a clean stop', () => {
   it(
     'writes the uses of the last second before the process exits',
     async () => {
-      const admin = 'last_used_admin_secret_0123456789_abcdef';
+      const admin = 'xaat-lastUsedAdminSecret0123456789012345678901231skRqD';
       const env = { DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN: admin };
       const headers = { Authorization: `Bearer ${admin}` };
       server = await startServer(env);

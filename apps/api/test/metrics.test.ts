@@ -1,10 +1,11 @@
-// GET /metrics: Prometheus text with the request histogram by spec route, the token counters and the cached live count; no secret, id or name in any label.
+// GET /metrics, on its own listener (never the API port): Prometheus text with the request histogram by spec route, the token counters and the cached live count; no secret, id or name in any label.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import supertest from 'supertest';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LIVE_TOKENS_REFRESH_MS, Metrics, UNMATCHED_ROUTE } from '../src/http/metrics.js';
+import { createMetricsApp } from '../src/http/metricsListener.js';
 import { StoreUnavailableError } from '../src/store/store.js';
 import { createHarness, type Harness, spec } from './harness.js';
 import { PROCESS_TEST_TIMEOUT_MS, startServer } from './process.js';
@@ -43,6 +44,8 @@ function parseSamples(text: string): Sample[] {
 
 let harness: Harness;
 let metrics: Metrics;
+/** What the metrics listener (METRICS_PORT) serves. */
+let metricsApp: ReturnType<typeof createMetricsApp>;
 let now = 0;
 let counts = 0;
 let countTokens: () => Promise<number>;
@@ -56,13 +59,14 @@ beforeAll(async () => {
     now: () => now,
   });
   harness = await createHarness({ metrics });
+  metricsApp = createMetricsApp(metrics);
 });
 beforeEach(() => {
   countTokens = () => harness.store.count();
 });
 
 async function scrape(): Promise<{ text: string; samples: Sample[] }> {
-  const answer = await supertest(harness.app).get('/metrics');
+  const answer = await supertest(metricsApp).get('/metrics');
   expect(answer.status).toBe(200);
   return { text: answer.text, samples: parseSamples(answer.text) };
 }
@@ -81,8 +85,17 @@ const requestCount = (route: string, method: string, status: number) =>
   sampled('http_request_duration_seconds_count', { route, method, status_code: String(status) });
 
 describe('GET /metrics', () => {
+  it('answers 404 on the API app, and only /metrics on the metrics listener', async () => {
+    const onApi = await supertest(harness.app).get('/metrics');
+    expect(onApi.status).toBe(404);
+    expect(onApi.body).toEqual({ code: 404, message: 'GET /metrics: no such route' });
+    const elsewhere = await supertest(metricsApp).get('/v2/tokens');
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.code).toBe(404);
+  });
+
   it('answers without a token, in the Prometheus text format, with the default and the service metrics', async () => {
-    const answer = await supertest(harness.app).get('/metrics');
+    const answer = await supertest(metricsApp).get('/metrics');
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8/);
     for (const name of NAMES) expect(answer.text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
@@ -120,7 +133,7 @@ describe('GET /metrics', () => {
         .filter((sample) => sample.name.startsWith('http_request_'))
         .map((sample) => sample.labels.route),
     );
-    const known = [...paths.map((path) => basePath + path), '/healthz', '/metrics', UNMATCHED_ROUTE];
+    const known = [...paths.map((path) => basePath + path), '/healthz', UNMATCHED_ROUTE];
     expect([...routes].filter((route) => !known.includes(route as string))).toEqual([]);
   });
 
@@ -242,13 +255,17 @@ describe('Metrics', () => {
 });
 
 describe('METRICS', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
-  it('serves /metrics on the main port by default, and not when off', async () => {
+  it('serves /metrics on its own listener, on loopback, and 404 on the API port; nothing when off', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'api-tokens-metrics-'));
     const databaseUrl = `sqlite:${join(dir, 'tokens.db')}`;
     try {
+      // process.ts passes METRICS_PORT=0, so the listener takes any free port and logs it.
       const on = await startServer({ DATABASE_URL: databaseUrl });
       try {
-        const answer = await fetch(`${on.baseUrl}/metrics`);
+        expect(on.stdout()).toMatch(/"metricsHost":"127\.0\.0\.1","metricsPort":\d+/);
+        expect(on.metricsUrl).toBeDefined();
+        expect(on.metricsUrl).not.toBe(on.baseUrl);
+        const answer = await fetch(`${on.metricsUrl}/metrics`);
         expect(answer.status).toBe(200);
         // The bootstrap admin, counted from the real store.
         expect(parseSamples(await answer.text())).toContainEqual({
@@ -256,11 +273,15 @@ describe('METRICS', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
           labels: {},
           value: 1,
         });
+        const onApi = await fetch(`${on.baseUrl}/metrics`);
+        expect(onApi.status).toBe(404);
+        expect(await onApi.json()).toEqual({ code: 404, message: 'GET /metrics: no such route' });
       } finally {
         await on.stop();
       }
       const off = await startServer({ DATABASE_URL: databaseUrl, METRICS: 'off' });
       try {
+        expect(off.metricsUrl).toBeUndefined();
         const answer = await fetch(`${off.baseUrl}/metrics`);
         expect(answer.status).toBe(404);
         expect(await answer.json()).toEqual({ code: 404, message: 'GET /metrics: no such route' });

@@ -60,7 +60,13 @@ describe('npm start', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     const cwd = scratchPackage();
     const npm = spawn('npm', ['start'], {
       cwd,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(cwd, 'tokens.db')}` },
+      env: {
+        ...process.env,
+        PORT: '0',
+        METRICS_PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: `sqlite:${join(cwd, 'tokens.db')}`,
+      },
       stdio: 'pipe',
     });
     let stdout = '';

@@ -17,6 +17,8 @@ export const PROCESS_TEST_TIMEOUT_MS = 2 * PROCESS_EVENT_BOUND_MS + 10_000;
 export interface ServerProcess {
   child: ChildProcess;
   baseUrl: string;
+  /** Where /metrics is served (its own listener), from the listening log line; undefined with METRICS=off. */
+  metricsUrl: string | undefined;
   /** Everything written so far: stdout is the JSON log stream, stderr the console. */
   stdout(): string;
   stderr(): string;
@@ -62,7 +64,7 @@ async function waitForExit(child: ChildProcess): Promise<number | null> {
  * and output once it exits. One that does not exit in time is killed and the call fails as a timeout.
  */
 export async function runServerExpectingExit(env: Record<string, string>) {
-  const child = spawnServer({ PORT: '0', ...env }, {});
+  const child = spawnServer({ PORT: '0', METRICS_PORT: '0', ...env }, {});
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {
@@ -80,7 +82,8 @@ export async function startServer(
   options: SpawnOptions = {},
 ): Promise<ServerProcess> {
   const child = spawnServer(
-    { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    // METRICS_PORT 0: servers started together (and other suites on this machine) never race for 9464.
+    { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     options,
   );
   let stdout = '';
@@ -121,9 +124,11 @@ export async function startServer(
 
   await logged(/"msg":"listening/);
   const port = Number(/"port":(\d+),"msg":"listening/.exec(stdout)?.[1]);
+  const metricsPort = /"metricsPort":(\d+)/.exec(stdout)?.[1];
   return {
     child,
     baseUrl: `http://127.0.0.1:${port}`,
+    metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`,
     stdout: () => stdout,
     stderr: () => stderr,
     logged,

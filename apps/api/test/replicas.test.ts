@@ -11,7 +11,7 @@ import {
 } from './process.js';
 import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
 
-const SECRET = /xaat-[A-Za-z0-9_-]{43}/;
+const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/;
 
 interface Answer {
   status: number;

@@ -16,8 +16,8 @@ import {
   startServer,
 } from './process.js';
 
-const BOOTSTRAP_TOKEN = 'bootstrap_secret_for_tests_0123456789-abcdef';
-const SECRET = /xaat-[A-Za-z0-9_-]{43}/g;
+const BOOTSTRAP_TOKEN = 'xaat-serverBootstrapSecretForTests012345678901232WkVvE';
+const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/g;
 
 let dir: string;
 let databaseUrl: string;

@@ -2,7 +2,7 @@
 import { afterAll, expect } from 'vitest';
 import { harnesses } from './harness.js';
 
-const SECRET = /xaat-[A-Za-z0-9_-]{43}/;
+const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/;
 
 afterAll(() => {
   for (const harness of harnesses.splice(0)) {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES, REQUEST_TIMEOUT_MS } from '../src/http/server.js';
 import { type ServerProcess, startServer } from './process.js';
 
-const ADMIN = 'transport_admin_secret_0123456789_abcdef';
+const ADMIN = 'xaat-transportAdminSecret012345678901234567890120Ec4Dw';
 
 let dir: string;
 let server: ServerProcess;

@@ -7,6 +7,11 @@ export function apiClient(url: string, token: string): Client {
   return createClient({ baseUrl: `${url}/v2`, auth: token });
 }
 
+/** A client that sends no token, for the operations anyone may call (POST /v2/tokens/leaked). */
+export function anonymousClient(url: string): Client {
+  return createClient({ baseUrl: `${url}/v2` });
+}
+
 interface Answer<T> {
   data?: T;
   error?: unknown;

@@ -9,16 +9,19 @@ import {
   type CreateApiToken,
   createApiToken,
   deleteApiToken,
+  generateSecret,
   getApiToken,
   getApiTokens,
   getCurrentApiToken,
   type RegenerateApiToken,
   type RequiredCapabilities,
   regenerateApiToken,
+  reportLeakedApiTokens,
   verifyApiToken,
 } from '@api-tokens/client';
+import { LeakedAPITokensSchema } from '@api-tokens/client/schemas';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { apiClient, expectSuccess } from './api.js';
+import { anonymousClient, apiClient, expectSuccess } from './api.js';
 import { configPath, removeLogin, resolveToken, resolveUrl, writeLogin } from './config.js';
 import { parseDuration, parseExpiry } from './durations.js';
 import { CliError, EXIT, usageError } from './errors.js';
@@ -354,9 +357,55 @@ export function createProgram(io: Io): Command {
       },
     );
 
-  program
+  tokens
+    .command('leaked')
+    .description(
+      'report secrets found where they should not be, read from standard input (one per line): ' +
+        'every live token among them is revoked at once (POST /v2/tokens/leaked; needs no token of your own)',
+    )
+    .option('--source <url>', 'where they were found, like the URL of a commit; recorded in the audit trail')
+    .addHelpText(
+      'after',
+      '\nExample: api-tokens tokens leaked --source https://example.com/commit/abc < secrets.txt\n',
+    )
+    .action(async (options: { source?: string }, command: Command) => {
+      const expected =
+        'tokens leaked: expected secrets on standard input, one per line, like: api-tokens tokens leaked --source URL < secrets.txt';
+      // Typed at a terminal they would be echoed, and a leak report is never urgent enough for that.
+      if (io.stdin.isTTY) throw usageError(expected);
+      const secrets = (await readAll(io.stdin, 'standard input')).split(/\s+/).filter((line) => line !== '');
+      if (secrets.length === 0) throw usageError(expected);
+      const url = resolveUrl(globals(command).url, io.env);
+      const client = anonymousClient(url);
+      let received = 0;
+      // The API takes at most LEAK_REPORT_BATCH secrets per report.
+      for (let start = 0; start < secrets.length; start += LEAK_REPORT_BATCH) {
+        const body = {
+          tokens: secrets.slice(start, start + LEAK_REPORT_BATCH),
+          ...(options.source === undefined ? {} : { source: options.source }),
+        };
+        received += (await expectSuccess(url, reportLeakedApiTokens({ client, body }))).data.received;
+      }
+      if (format(command) === 'json') return printJson(io.stdout, { received });
+      io.stdout(`Reported ${received} secret(s); every live token among them is revoked.\n`);
+    });
+
+  const admin = program
     .command('admin')
-    .description('operator commands that work on the database directly')
+    .description(
+      'operator commands: recover admin access in the database, make a secret for BOOTSTRAP_TOKEN',
+    );
+
+  admin
+    .command('new-secret')
+    .description(
+      'print a fresh secret in the checksummed format, for BOOTSTRAP_TOKEN; touches no server and no store',
+    )
+    .action(() => {
+      io.stdout(`${generateSecret()}\n`);
+    });
+
+  admin
     .command('recover')
     .description(
       'when every admin secret is lost: create a token holding every capability, directly in the store ' +
@@ -391,6 +440,9 @@ export function createProgram(io: Io): Command {
 
   return program;
 }
+
+/** The most secrets POST /v2/tokens/leaked takes in one report: the spec's maxItems. */
+const LEAK_REPORT_BATCH = LeakedAPITokensSchema.properties.tokens.maxItems;
 
 /** One secret from standard input, or typed at a terminal without echo; anything else is a usage error. */
 async function readSecret(io: Io, prompt: string, expected: string): Promise<string> {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from '../../api/test/process.js';
 import { freshHome, runCli } from './run.js';
 
-const LOST = 'cli-recover-lost-admin-secret-0123456789abcdefgh';
+const LOST = 'xaat-cliRecoverLostAdminSecret0123456789012345672JhyoN';
 let dir: string;
 let databaseUrl: string;
 let server: ServerProcess | undefined;

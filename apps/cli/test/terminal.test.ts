@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PROCESS_EVENT_BOUND_MS, PROCESS_TEST_TIMEOUT_MS } from '../../api/test/process.js';
 import { cliEntry, freshHome, useServer } from './run.js';
 
-const ADMIN = 'cli-terminal-admin-secret-0123456789abcdefghijk';
+const ADMIN = 'xaat-cliTerminalAdminSecret0123456789012345678902ZVVyq';
 const server = useServer(ADMIN);
 
 /**

@@ -8,7 +8,7 @@ import type { ApiToken, CreateApiTokenResponse } from '@api-tokens/client';
 import { describe, expect, it } from 'vitest';
 import { cliEntry, freshHome, runCli, useServer } from './run.js';
 
-const ADMIN = 'cli-test-admin-secret-0123456789abcdefghijklmnop';
+const ADMIN = 'xaat-cliTestAdminSecret01234567890123456789012343qZ4FS';
 const server = useServer(ADMIN);
 
 /** The CLI against the test server, as `token` (the admin by default), in a home of its own. */

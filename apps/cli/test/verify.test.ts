@@ -2,7 +2,7 @@ import type { ApiTokenVerdict, CreateApiTokenResponse } from '@api-tokens/client
 import { describe, expect, it } from 'vitest';
 import { freshHome, runCli, useServer } from './run.js';
 
-const ADMIN = 'cli-verify-test-admin-0123456789abcdefghijklmnop';
+const ADMIN = 'xaat-cliVerifyTestAdmin01234567890123456789012344F1dRO';
 const UNKNOWN = `xaat-${'0'.repeat(43)}`;
 const server = useServer(ADMIN);
 

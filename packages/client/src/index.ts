@@ -4,3 +4,12 @@ export type { Client, Config, RequestResult } from './generated/client/index.js'
 export { createClient, createConfig } from './generated/client/index.js';
 export { client } from './generated/client.gen.js';
 export * from './generated/index.js';
+export {
+  generateSecret,
+  hasValidChecksum,
+  isWellFormedSecret,
+  LEGACY_SECRET_PATTERN,
+  SECRET_PATTERN,
+  SECRET_PREFIX,
+  secretChecksum,
+} from './secretFormat.js';

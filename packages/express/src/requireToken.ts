@@ -4,6 +4,7 @@ import {
   type ApiTokenVerdict,
   type Client,
   createClient,
+  isWellFormedSecret,
   type RequiredCapabilities,
   verifyApiToken,
 } from '@api-tokens/client';
@@ -84,7 +85,8 @@ function messageOf(error: unknown): string | undefined {
 /**
  * Express middleware: reads the request's bearer token, asks the token service whether it is live
  * and holds what `require` says (`POST /tokens/verify`), and either sets `req.apiToken` and calls
- * `next()`, or answers `{code, message}` itself: 401 (no token, unknown, revoked or expired), 403
+ * `next()`, or answers `{code, message}` itself: 401 (no token, unknown, revoked or expired, or one
+ * that fails the secret format or its checksum, refused without asking the token service), 403
  * (missing capabilities, each named), 429 (the token is over its rate limit), 400 (`require`, computed
  * from the request, names a dataset or view that cannot exist) or 503 (no verdict from the token
  * service: it cannot be reached, is too slow, fails, or refuses this service's own token). A `require`
@@ -183,6 +185,17 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
       return refuse(res, 401, 'malformed bearer token: send Authorization: Bearer <token>, the token alone', {
         'WWW-Authenticate': challenge('invalid_token'),
       });
+    }
+    // Not a secret the token service could have issued (format, checksum): refused here, no call made.
+    if (!isWellFormedSecret(credentials.token)) {
+      return refuse(
+        res,
+        401,
+        'the bearer token is not a token of this service: check that it was copied whole',
+        {
+          'WWW-Authenticate': challenge('invalid_token'),
+        },
+      );
     }
     const required = typeof requirement === 'function' ? await requirement(req) : requirement;
     const invalid = invalidName(required);

@@ -11,6 +11,7 @@ import {
   createApiToken,
   createClient,
   deleteApiToken,
+  generateSecret,
   type RequiredCapabilities,
 } from '@api-tokens/client';
 import express from 'express';
@@ -23,7 +24,7 @@ import {
 } from '../../../apps/api/test/process.js';
 import { type RequireTokenOptions, requireToken } from '../src/index.js';
 
-const ADMIN = 'express-guard-test-admin-0123456789abcdefghijklmn';
+const ADMIN = 'xaat-expressGuardTestAdmin01234567890123456789012oYUNp';
 const UNKNOWN = `xaat-${'0'.repeat(43)}`;
 
 interface TokenServer {
@@ -393,7 +394,7 @@ describe('requireToken fails closed with 503', () => {
         timeoutMs: 200,
       });
       try {
-        const answer = await call(guarded, 'GET', '/any', 'Bearer xaat-anything');
+        const answer = await call(guarded, 'GET', '/any', `Bearer ${UNKNOWN}`);
         expect(answer.status, name).toBe(503);
         expect(answer.headers.get('retry-after'), name).toMatch(/^\d+$/);
         expect(answer.body.code, name).toBe(503);
@@ -403,6 +404,38 @@ describe('requireToken fails closed with 503', () => {
         await guarded.close();
         await close(fake);
       }
+    }
+  });
+
+  it('a bearer failing the format or checksum, without asking the token service; NOT_FOUND verdicts cached', async () => {
+    let verifications = 0;
+    const fake = await listen((_req, res) => {
+      verifications += 1;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"valid":false,"code":"NOT_FOUND"}');
+    });
+    const guarded = await startConsumer({
+      baseUrl: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/v2`,
+      serviceToken: 'xaat-service',
+    });
+    try {
+      const good = generateSecret();
+      const badChecksum = `${good.slice(0, -1)}${good.endsWith('0') ? '1' : '0'}`;
+      for (const secret of [badChecksum, 'xaat-anything', `xaat-${'0'.repeat(49)}`, 'a'.repeat(54)]) {
+        const answer = await call(guarded, 'GET', '/cached', `Bearer ${secret}`);
+        expect(answer.status, secret).toBe(401);
+        expect(answer.headers.get('www-authenticate'), secret).toMatch(/error="invalid_token"/);
+        expect(answer.body.message, secret).not.toContain(secret);
+      }
+      expect(verifications).toBe(0);
+      // A well-formed unknown secret is asked about once, then its NOT_FOUND is remembered (cacheTtlMs).
+      for (let i = 0; i < 3; i++) {
+        expect((await call(guarded, 'GET', '/cached', `Bearer ${good}`)).status).toBe(401);
+      }
+      expect(verifications).toBe(1);
+      expect(guarded.handled()).toBe(0);
+    } finally {
+      await guarded.close();
+      await close(fake);
     }
   });
 

@@ -3,20 +3,28 @@ import type { RequestHandler } from 'express';
 import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { type CounterFactory, memoryCounters } from '../counters.js';
 import { ApiError } from './apiError.js';
+import { addressKey } from './clientAddress.js';
 
 export interface RateLimitConfig {
   /** Failed authentications allowed per client address per minute (RATE_LIMIT_FAILED_AUTH_PER_MIN). */
   failedAuthPerMinute: number;
   /** Requests allowed per token per second (RATE_LIMIT_PER_TOKEN_PER_SEC). */
   requestsPerTokenPerSecond: number;
+  /** Leak reports allowed per client address per minute (LEAK_REPORTS_PER_MINUTE); absent: the default. */
+  leakReportsPerMinute?: number;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   failedAuthPerMinute: 60,
   requestsPerTokenPerSecond: 50,
+  leakReportsPerMinute: 60,
 };
 
-export const NO_RATE_LIMITS: RateLimitConfig = { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 0 };
+export const NO_RATE_LIMITS: RateLimitConfig = {
+  failedAuthPerMinute: 0,
+  requestsPerTokenPerSecond: 0,
+  leakReportsPerMinute: 0,
+};
 
 const tooManyRequests = (message: string, msBeforeNext: number) => {
   const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
@@ -38,16 +46,41 @@ export class FailedAuthenticationLimiter {
     this.#limiter = perMinute > 0 ? counters('rate_limit_failed_auth', perMinute, 60) : undefined;
   }
 
-  /** Counts a failed attempt from `address`; throws 429 once the address is past the limit. */
+  /** Counts a failed attempt from `address` (an IPv6 client's /64); throws 429 once it is past the limit. */
   async recordFailure(address: string): Promise<void> {
     try {
-      await this.#limiter?.consume(address);
+      await this.#limiter?.consume(addressKey(address));
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) {
         throw tooManyRequests(
           'Authorization: too many failed authentications from this address',
           rejection.msBeforeNext,
         );
+      }
+      throw rejection;
+    }
+  }
+}
+
+/**
+ * Counts leak reports (POST /tokens/leaked, which needs no token) per client address, an IPv6
+ * client by its /64, in one-minute windows: past `perMinute`, 429. Per process, or across every
+ * replica on PostgreSQL, as the store's counters are.
+ */
+export class LeakReportLimiter {
+  readonly #limiter: RateLimiterAbstract | undefined;
+
+  constructor(perMinute: number, counters: CounterFactory = memoryCounters) {
+    this.#limiter = perMinute > 0 ? counters('rate_limit_leak_reports', perMinute, 60) : undefined;
+  }
+
+  /** Counts a report from `address`; throws 429 once the address is past the limit. */
+  async recordReport(address: string): Promise<void> {
+    try {
+      await this.#limiter?.consume(addressKey(address));
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        throw tooManyRequests('too many leak reports from this address', rejection.msBeforeNext);
       }
       throw rejection;
     }

@@ -4,7 +4,7 @@ import { ApiError } from '../http/apiError.js';
 import { authorize } from '../http/auth.js';
 import { redactUrl } from '../http/requestLog.js';
 import { validateAgainstSpec } from '../http/specValidation.js';
-import type { OpenApiDocument } from '../spec.js';
+import type { OpenApiDocument, OperationObject } from '../spec.js';
 import { createAPIToken } from './createAPIToken.js';
 import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
@@ -13,6 +13,7 @@ import { getAPITokens } from './getAPITokens.js';
 import { getAuditEvents } from './getAuditEvents.js';
 import { getCurrentAPIToken } from './getCurrentAPIToken.js';
 import { regenerateAPIToken } from './regenerateAPIToken.js';
+import { reportLeakedAPITokens } from './reportLeakedAPITokens.js';
 import { verifyAPIToken } from './verifyAPIToken.js';
 
 /** Each operation narrows the request and response types to its own, from the generated types. */
@@ -28,14 +29,13 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   getAuditEvents,
   getCurrentAPIToken,
   regenerateAPIToken,
+  reportLeakedAPITokens,
   verifyAPIToken,
 };
 
-/**
- * Operations whose requests do not count against the caller's own rate limit: a verification
- * counts against the token verified instead (verifyAPIToken.ts).
- */
-const NOT_COUNTED_AGAINST_CALLER: ReadonlySet<string> = new Set(['verifyAPIToken']);
+/** An operation the spec opens to anyone: `security: []` (no Authorization). */
+const isPublic = (operation: OperationObject) =>
+  Array.isArray(operation.security) && operation.security.length === 0;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
@@ -58,6 +58,11 @@ export interface MountOptions {
   readBody: readonly RequestHandler[];
   /** Counts the request against the caller's rate limit, first; none when the limit is off. */
   limitCaller?: RequestHandler;
+  /**
+   * Mount only the operations open to anyone (`security: []`), without authorization, onto a
+   * router that runs before authentication; false (the default): only the others.
+   */
+  publicOperations?: boolean;
 }
 
 /**
@@ -73,27 +78,34 @@ export function mountOperations(
   router: Router,
   spec: OpenApiDocument,
   deps: OperationDependencies,
-  { validateResponses, readBody, limitCaller }: MountOptions,
+  { validateResponses, readBody, limitCaller, publicOperations = false }: MountOptions,
 ): void {
   const validate = validateAgainstSpec(spec, { validateResponses });
   const mounted = new Set<string>();
   for (const [path, item] of Object.entries(spec.paths)) {
+    const mine = METHODS.filter((method) => {
+      const operation = item[method];
+      if (operation === undefined) return false;
+      // The other router mounts it: it is not unused.
+      if (isPublic(operation) !== publicOperations) mounted.add(operation.operationId);
+      return isPublic(operation) === publicOperations;
+    });
+    // A path whose operations the other router mounts answers there, 405 included.
+    if (mine.length === 0) continue;
     const route = router.route(toExpressPath(path));
     const allowed = METHODS.filter((method) => item[method] !== undefined).map((method) =>
       method.toUpperCase(),
     );
     // Express would answer HEAD with the GET handler; refused first.
     route.head(methodNotAllowed(allowed));
-    for (const method of METHODS) {
-      const operation = item[method];
-      if (operation === undefined) continue;
+    for (const method of mine) {
+      const operation = item[method] as OperationObject;
       const makeHandler = operations[operation.operationId];
       if (makeHandler === undefined)
         throw new Error(`spec: no handler for operation ${operation.operationId}`);
-      const counted = limitCaller !== undefined && !NOT_COUNTED_AGAINST_CALLER.has(operation.operationId);
       route[method](
-        ...(counted ? [limitCaller] : []),
-        authorize(operation),
+        ...(limitCaller !== undefined && !publicOperations ? [limitCaller] : []),
+        ...(publicOperations ? [] : [authorize(operation)]),
         ...(operation.requestBody === undefined ? [] : readBody),
         ...validate,
         makeHandler(deps),

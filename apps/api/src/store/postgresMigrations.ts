@@ -52,4 +52,6 @@ export const postgresMigrations: readonly string[] = [
    CREATE INDEX audit_events_by_time ON audit_events (time);
    CREATE INDEX audit_events_by_actor ON audit_events (actor_token_id) WHERE actor_token_id IS NOT NULL;
    CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
+  // Leak reports (POST /tokens/leaked) per client address, counted across replicas like the others.
+  `CREATE TABLE rate_limit_leak_reports (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);`,
 ];

@@ -19,7 +19,8 @@ import { isLive } from './expiry.js';
 import { isOutlivesIssuer, issuedBy } from './issuance.js';
 import { RefusalCounter } from './refusals.js';
 import { regeneration } from './regeneration.js';
-import { digestSecret, generateSecret } from './secrets.js';
+import { digestSecret, generateSecret, isWellFormedSecret } from './secrets.js';
+import { UnknownDigests } from './unknownDigests.js';
 import { UsageRecorder } from './usage.js';
 
 export { DEFAULT_AUTH_CACHE_SIZE };
@@ -104,6 +105,8 @@ export class TokenService {
 
   /** See AuthCache: on only where this process is the database's sole server. */
   readonly #cache: AuthCache;
+  /** Digests the store did not know: an unknown secret repeated costs no store read. */
+  readonly #unknown = new UnknownDigests();
   readonly #usage: UsageRecorder;
   readonly #refusals: RefusalCounter;
   readonly #onAuditEvent: (event: AuditEvent) => void;
@@ -168,9 +171,14 @@ export class TokenService {
    * cache (the secret's digest).
    */
   async #lookup(secret: string): Promise<{ token: TokenRecord; key: string } | undefined> {
+    // What cannot be a secret of ours (format, checksum) is refused before any store read.
+    if (!isWellFormedSecret(secret)) return undefined;
     const digest = digestSecret(secret);
     const key = digest.toString('base64');
+    if (this.#unknown.has(key)) return undefined;
+    const generation = this.#unknown.generation;
     const token = await this.#cache.read(key, () => this.#store.findByDigest(digest));
+    if (token === undefined) this.#unknown.remember(key, generation);
     return token === undefined ? undefined : { token, key };
   }
 
@@ -284,6 +292,38 @@ export class TokenService {
   }
 
   /**
+   * Revokes at once every live token among `secrets`, reported as leaked: whoever holds a secret
+   * may end it (possession proves authority, as with GitHub's secret-scanning partner alerts). What
+   * is not a live token's secret is passed over in silence, so the reporter learns nothing.
+   */
+  async revokeLeakedSecrets(secrets: readonly string[], source: string | undefined, provenance: Provenance) {
+    for (const secret of new Set(secrets)) {
+      const found = await this.#lookup(secret);
+      if (found === undefined || this.#isExpired(found.token)) continue;
+      const now = this.#clock();
+      const id = found.token.id;
+      this.#cache.forget(id);
+      const outcome = await this.#store.write(
+        deletion({
+          id,
+          now,
+          event: (target) =>
+            auditEvent('token.leaked', {
+              time: now,
+              target: tokenRef(target),
+              provenance,
+              details: { source: source ?? null },
+            }),
+        }),
+      );
+      this.#cache.forget(id);
+      if (typeof outcome === 'object' && 'deleted' in outcome && outcome.deleted !== undefined) {
+        this.#onAuditEvent(outcome.deleted);
+      }
+    }
+  }
+
+  /**
    * Replaces a token with a new one (new id, new secret); the old secret works until
    * `existingTokenExpiresAt`. The caller must hold everything the replacement gets, copied or not:
    * it receives the replacement's secret.
@@ -373,7 +413,11 @@ export class TokenService {
       target: tokenRef(token),
       details: { ...grantsOf(token), secret: secret === undefined ? 'generated' : 'BOOTSTRAP_TOKEN' },
     });
-    if (!(await this.#store.insertFirst(token, digestSecret(value), event))) return undefined;
+    const inserted = await this.#store.insertFirst(token, digestSecret(value), event);
+    // A chosen secret may have been tried (and remembered as unknown) before it was stored, here or
+    // by the replica that stored it.
+    if (secret !== undefined) this.#unknown.clear();
+    if (!inserted) return undefined;
     this.#onAuditEvent(event);
     return secret === undefined ? { generatedSecret: value } : {};
   }
@@ -391,6 +435,7 @@ export class TokenService {
       details: grantsOf(token),
     });
     const outcome = await this.#store.insert(token, digestSecret(secret), undefined, event);
+    this.#unknown.clear();
     // Without an issuer nothing can refuse the insert.
     if (outcome !== 'inserted')
       throw new Error(`recoverAdmin: unexpected insert outcome ${JSON.stringify(outcome)}`);
