@@ -87,12 +87,10 @@ export function createApp({
   const api = Router();
   // Before authentication: a browser's preflight carries no credentials.
   if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
-  api.use(
-    authenticate(
-      tokens,
-      new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitCounters),
-      metrics?.observeAuthentication,
-    ),
+  const authenticateCaller = authenticate(
+    tokens,
+    new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitCounters),
+    metrics?.observeAuthentication,
   );
   const tokenRequests = new TokenRequestLimiter(rateLimits.requestsPerTokenPerSecond, rateLimitCounters);
   mountOperations(
@@ -100,6 +98,7 @@ export function createApp({
     spec,
     { tokens, tokenRequests },
     {
+      authenticate: authenticateCaller,
       validateResponses,
       limitCaller: limitRequestsPerToken(tokenRequests),
       readBody: [
@@ -108,6 +107,9 @@ export function createApp({
       ],
     },
   );
+  // A path of none of the operations is authenticated too, before the app's 404: an anonymous client
+  // learns nothing about which paths exist.
+  api.use(authenticateCaller);
   app.use(basePath, api);
   // After the API, so that its requests do not pass these routes first.
   if (metrics !== undefined) app.get('/metrics', metrics.serve());

@@ -4,7 +4,7 @@ import { ApiError } from '../http/apiError.js';
 import { authorize } from '../http/auth.js';
 import { redactUrl } from '../http/requestLog.js';
 import { validateAgainstSpec } from '../http/specValidation.js';
-import type { OpenApiDocument } from '../spec.js';
+import { METHODS, type OpenApiDocument, toExpressPath } from '../spec.js';
 import { createAPIToken } from './createAPIToken.js';
 import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
@@ -37,11 +37,6 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
  */
 const NOT_COUNTED_AGAINST_CALLER: ReadonlySet<string> = new Set(['verifyAPIToken']);
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
-
-/** '/tokens/{id}' → '/tokens/:id' */
-const toExpressPath = (path: string) => path.replace(/\{([^}]+)\}/g, ':$1');
-
 function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   const allow = allowed.join(', ');
   return (req) => {
@@ -52,6 +47,11 @@ function methodNotAllowed(allowed: readonly string[]): RequestHandler {
 }
 
 export interface MountOptions {
+  /**
+   * Resolves the bearer token, first on each path: inside the route rather than ahead of the router,
+   * so that even a refused request has a matched route (metrics label it by its path template).
+   */
+  authenticate: RequestHandler;
   /** Check every answer against the spec too (development and tests). */
   validateResponses: boolean;
   /** What reads a request body; run only for operations that take one. */
@@ -62,7 +62,7 @@ export interface MountOptions {
 
 /**
  * Mounts each of the spec's operations on its own path and method, behind the checks the spec asks
- * for: the caller's rate limit, the capabilities of `x-required-capabilities`, then (for operations that take a body) reading
+ * for: authentication, the caller's rate limit, the capabilities of `x-required-capabilities`, then (for operations that take a body) reading
  * the body, then express-openapi-validator's check of the request's parameters and body (and, when
  * asked, of the answer). Other methods on a path answer 405 with the ones it has (HEAD too: the spec
  * documents none), and unknown paths fall through to the app's 404, so the validator only ever sees
@@ -73,7 +73,7 @@ export function mountOperations(
   router: Router,
   spec: OpenApiDocument,
   deps: OperationDependencies,
-  { validateResponses, readBody, limitCaller }: MountOptions,
+  { authenticate, validateResponses, readBody, limitCaller }: MountOptions,
 ): void {
   const validate = validateAgainstSpec(spec, { validateResponses });
   const mounted = new Set<string>();
@@ -82,6 +82,7 @@ export function mountOperations(
     const allowed = METHODS.filter((method) => item[method] !== undefined).map((method) =>
       method.toUpperCase(),
     );
+    route.all(authenticate);
     // Express would answer HEAD with the GET handler; refused first.
     route.head(methodNotAllowed(allowed));
     for (const method of METHODS) {
