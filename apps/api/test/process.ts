@@ -95,7 +95,9 @@ async function diagnose(child: ChildProcess): Promise<string> {
     // Polling, bounded: the report has no event of its own, and this only explains a failure, never decides one.
     await new Promise<void>((resolve) => setTimeout(resolve, 50));
   }
-  return 'no diagnostic report within 10 s: the process does not run JavaScript interrupts';
+  // Either stuck outside JavaScript (a blocking system call), or so starved of CPU it wrote nothing yet;
+  // a process signalled before Node installed its handler is ended by the signal instead.
+  return `no diagnostic report within 10 s (exit code ${child.exitCode}, signal ${child.signalCode})`;
 }
 
 /**
