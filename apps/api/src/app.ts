@@ -93,33 +93,30 @@ export function createApp({
     requireJsonBody,
     express.json({ limit: spec.info['x-max-request-body-bytes'], verify: verifyUtf8 }),
   ];
-  // The operations the spec opens to anyone (`security: []`), ahead of authentication.
-  const publicApi = Router();
-  mountOperations(
-    publicApi,
-    spec,
-    { tokens, tokenRequests, leakReports },
-    { validateResponses, readBody, publicOperations: true },
-  );
-  app.use(basePath, publicApi);
 
-  // Everything else under the base path in one router: each layer below is matched once per request.
+  // Everything under the base path in one router: each layer below is matched once per request.
   const api = Router();
   // Before authentication: a browser's preflight carries no credentials.
   if (corsOrigins.length > 0) api.use(crossOrigin(corsOrigins));
-  api.use(
-    authenticate(
-      tokens,
-      new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitCounters),
-      metrics?.observeAuthentication,
-    ),
+  const authenticateCaller = authenticate(
+    tokens,
+    new FailedAuthenticationLimiter(rateLimits.failedAuthPerMinute, rateLimitCounters),
+    metrics?.observeAuthentication,
   );
   mountOperations(
     api,
     spec,
     { tokens, tokenRequests, leakReports },
-    { validateResponses, limitCaller: limitRequestsPerToken(tokenRequests), readBody },
+    {
+      authenticate: authenticateCaller,
+      validateResponses,
+      limitCaller: limitRequestsPerToken(tokenRequests),
+      readBody,
+    },
   );
+  // A path of none of the operations is authenticated too, before the app's 404: an anonymous client
+  // learns nothing about which paths exist.
+  api.use(authenticateCaller);
   app.use(basePath, api);
   // After the API, so that its requests do not pass these routes first. /metrics is not here: it
   // has a listener of its own (metricsListener.ts).

@@ -140,6 +140,8 @@ describe('readConfig', () => {
     ['36h', 36 * 3_600_000],
     ['7d', 7 * 86_400_000],
     ['0d', 0],
+    ['1h30m', 90 * 60_000],
+    ['1d12h', 36 * 3_600_000],
   ])('reads EXPIRED_TOKEN_RETENTION=%s as %d ms', (value, ms) => {
     expect(readConfig({ EXPIRED_TOKEN_RETENTION: value }).expiredTokenRetentionMs).toBe(ms);
   });
@@ -185,6 +187,7 @@ describe('readConfig', () => {
     ['EXPIRED_TOKEN_RETENTION', '7 d'],
     ['EXPIRED_TOKEN_RETENTION', '7D'],
     ['EXPIRED_TOKEN_RETENTION', '999999999d'],
+    ['EXPIRED_TOKEN_RETENTION', '30m1h'],
     ['DATABASE_POOL_SIZE', '0'],
     ['DATABASE_POOL_SIZE', 'ten'],
     ['DATABASE_CONNECT_TIMEOUT', '30'],

@@ -1,5 +1,6 @@
 // Configuration from the environment, checked whole at start-up so a bad value stops the process with one clear line.
 import { isIP } from 'node:net';
+import { DurationError, parseDuration } from '@api-tokens/client/durations';
 import express from 'express';
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from './http/rateLimits.js';
 import {
@@ -50,8 +51,6 @@ export const DEFAULT_METRICS_PORT = 9464;
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-const DURATION_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Express's names for address ranges, accepted in TRUST_PROXY beside addresses and subnets. */
 const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -116,19 +115,19 @@ function readTrustProxy(raw: string | undefined): boolean | number | string[] {
   return entries;
 }
 
-/** A duration such as 7d, 36h, 90m or 30s, in milliseconds. */
+/** A duration such as 7d, 36h, 90m, 1h30m or 30s (the grammar the CLI reads too), in milliseconds. */
 function readDuration(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
-  const match = /^(\d{1,9})([smhd])$/.exec(raw);
-  const ms =
-    match === null ? Number.NaN : Number(match[1]) * (DURATION_UNIT_MS[match[2] as string] as number);
-  if (!Number.isSafeInteger(ms)) {
+  try {
+    return parseDuration(raw);
+  } catch (err) {
+    if (!(err instanceof DurationError)) throw err;
     throw new ConfigError(
-      `${name}: ${JSON.stringify(raw)} is not a duration: a whole number and a unit, s, m, h or d (7d, 36h, 90m)`,
+      `${name}: ${JSON.stringify(raw)} is not a duration: whole numbers with units d, h, m, s, largest first (7d, 36h, 1h30m)` +
+        (err.reason === 'too long' ? '; this one is too long' : ''),
     );
   }
-  return ms;
 }
 
 /** CORS_ORIGINS: comma-separated origins such as https://app.example.com; each must be scheme://host[:port]. */

@@ -44,6 +44,12 @@ export interface OpenApiDocument {
   [field: string]: unknown;
 }
 
+/** The HTTP methods a path item of the spec may hold an operation under, as the spec spells them. */
+export const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** '/tokens/{id}' → '/tokens/:id': a path template of the spec as Express routes it. */
+export const toExpressPath = (template: string): string => template.replace(/\{([^}]+)\}/g, ':$1');
+
 /** Reads and parses the spec. Callers that hand it to a library which mutates it should pass a structuredClone. */
 export function loadSpec(path: string = specPath): OpenApiDocument {
   return parse(readFileSync(path, 'utf8')) as OpenApiDocument;

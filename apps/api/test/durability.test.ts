@@ -70,6 +70,10 @@ describe('kill -9 during a burst of creates', () => {
     const server = await start();
     const answered: { id: string; token: string }[] = [];
     let failures = 0;
+    let fortiethAnswered = () => {};
+    const fortieth = new Promise<void>((resolve) => {
+      fortiethAnswered = resolve;
+    });
     const burst = Array.from({ length: 2000 }, async (_, i) => {
       try {
         const answer = await call(server, 'POST', '/tokens', ADMIN, {
@@ -78,12 +82,15 @@ describe('kill -9 during a burst of creates', () => {
           datasetCapabilities: { logs: { ingest: ['create'] } },
         });
         if (answer.status === 200) answered.push(answer.body);
+        if (answered.length === 40) fortiethAnswered();
       } catch {
         failures++; // cut off by the kill: never acknowledged
       }
     });
-    // Kill once part of the burst has been acknowledged, while the rest is in flight.
-    while (answered.length < 40) await new Promise((resolve) => setTimeout(resolve, 1));
+    // Kill once part of the burst has been acknowledged, while the rest is in flight (or, should the
+    // burst end first, once it has: then the check that the kill landed mid-burst fails).
+    await Promise.race([fortieth, Promise.all(burst)]);
+    expect(answered.length).toBeGreaterThanOrEqual(40);
     expect(await server.stop('SIGKILL')).toBeNull();
     await Promise.all(burst);
     expect(failures).toBeGreaterThan(0); // the kill really did land mid-burst
@@ -122,10 +129,21 @@ describe('SIGTERM during a burst', () => {
     });
     const socketClosed = once(socket, 'close');
 
+    let firstAnswered = () => {};
+    const first = new Promise<void>((resolve) => {
+      firstAnswered = resolve;
+    });
     const burst = Array.from({ length: 50 }, (_, i) =>
-      call(server, 'POST', '/tokens', ADMIN, { name: `drain-${i}` }).catch(() => undefined),
+      call(server, 'POST', '/tokens', ADMIN, { name: `drain-${i}` })
+        .then((answer) => {
+          firstAnswered();
+          return answer;
+        })
+        .catch(() => undefined),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The server answered the burst, so it has accepted the half-sent request's connection, made
+    // before it (accepts come in order), and read its headers; the rest of the burst is in flight.
+    await first;
     const exited = once(server.child, 'exit');
     server.child.kill('SIGTERM');
     // The server logs this just before it stops listening, in the same tick: wait for it, not a while.

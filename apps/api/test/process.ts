@@ -1,6 +1,9 @@
 // Starts the built server (dist/index.js) as a real process, the way `npm start` does, on an ephemeral port.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -35,20 +38,87 @@ export interface SpawnOptions {
   preload?: string[];
 }
 
+/** Where each server process writes a diagnostic report when asked (DIAGNOSTIC_SIGNAL); removed when it exits. */
+const reportDirectories = new WeakMap<ChildProcess, string>();
+
+/** Asks a server for Node's diagnostic report (its JavaScript stack and every libuv handle) without stopping it. */
+const DIAGNOSTIC_SIGNAL = 'SIGUSR2';
+
 function spawnServer(env: Record<string, string>, { preload = [] }: SpawnOptions) {
   const nodeArgs = preload.flatMap((module) => ['--import', module]);
-  return spawn(process.execPath, [...nodeArgs, entry], { env: { ...process.env, ...env }, stdio: 'pipe' });
+  const reports = mkdtempSync(join(tmpdir(), 'api-tokens-report-'));
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      '--report-on-signal',
+      `--report-signal=${DIAGNOSTIC_SIGNAL}`,
+      `--report-directory=${reports}`,
+      entry,
+    ],
+    { env: { ...process.env, ...env }, stdio: 'pipe' },
+  );
+  reportDirectories.set(child, reports);
+  child.once('exit', () => rmSync(reports, { recursive: true, force: true }));
+  return child;
 }
 
-/** Waits for the child's exit; past the bound it is killed (never left running) and the wait fails as a timeout. */
+/**
+ * What a server that does not exit is still doing: its diagnostic report, cut to the JavaScript
+ * stack and the libuv handles that are active (what keeps the event loop alive). Bounded: a process
+ * too stuck to answer gets a note saying so.
+ */
+async function diagnose(child: ChildProcess): Promise<string> {
+  const reports = reportDirectories.get(child);
+  if (reports === undefined || !child.kill(DIAGNOSTIC_SIGNAL))
+    return 'no diagnostic report: the signal failed';
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const [file] = readdirSync(reports).filter((name) => name.endsWith('.json'));
+    if (file !== undefined) {
+      try {
+        const report = JSON.parse(readFileSync(join(reports, file), 'utf8'));
+        const handles = (report.libuv as { type: string; is_active?: boolean }[]).filter(
+          (handle) => handle.is_active,
+        );
+        return JSON.stringify(
+          {
+            javascriptStack: report.javascriptStack,
+            activeHandles: handles,
+            workers: report.workers?.length ?? 0,
+          },
+          null,
+          1,
+        );
+      } catch {
+        // Still being written.
+      }
+    }
+    // Polling, bounded: the report has no event of its own, and this only explains a failure, never decides one.
+    await new Promise<void>((resolve) => setTimeout(resolve, 50));
+  }
+  // Either stuck outside JavaScript (a blocking system call), or so starved of CPU it wrote nothing yet;
+  // a process signalled before Node installed its handler is ended by the signal instead.
+  return `no diagnostic report within 10 s (exit code ${child.exitCode}, signal ${child.signalCode})`;
+}
+
+/**
+ * Waits for the child's exit; past the bound it is diagnosed (diagnose above, in the error), killed
+ * (never left running), and the wait fails as a timeout.
+ */
 async function waitForExit(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   const exit = once(child, 'exit') as Promise<[number | null]>;
   let deadline: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    deadline = setTimeout(() => {
+    deadline = setTimeout(async () => {
+      const diagnosis = await diagnose(child);
       child.kill('SIGKILL');
-      reject(new Error(`timeout: the server did not exit within ${PROCESS_EVENT_BOUND_MS / 1000} s`));
+      reject(
+        new Error(
+          `timeout: the server did not exit within ${PROCESS_EVENT_BOUND_MS / 1000} s; what it was doing:\n${diagnosis}`,
+        ),
+      );
     }, PROCESS_EVENT_BOUND_MS);
   });
   try {

@@ -131,6 +131,9 @@ describe('the server process', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {
     }
   });
 
+  // Reported to hang about 1 run in 16 (issue 21), cause unknown. 40 runs of this test alone, with the
+  // diagnostic of test/process.ts in place, all passed (2026-12-02); should it hang again, its timeout
+  // error carries the server's JavaScript stack and active libuv handles: start from those.
   it('still stops on SIGTERM when whatever read its log has gone away', async () => {
     const server = await start();
     server.child.stdout?.destroy(); // the log reader dies: every later write to stdout fails (EPIPE)

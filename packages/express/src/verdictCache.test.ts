@@ -37,24 +37,27 @@ describe('cacheKey', () => {
 });
 
 describe('VerdictCache', () => {
+  // Any instant but the epoch itself, which lru-cache takes for "no start time".
+  const T = Date.parse('2026-11-29T10:00:00.000Z');
+
   it('keeps a verdict for ttlMs, then forgets it', () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: 0 });
+    vi.useFakeTimers({ toFake: ['Date'], now: T });
     const cache = new VerdictCache(1000, 10);
     cache.set('k', valid());
-    vi.setSystemTime(999);
+    vi.setSystemTime(T + 999);
     expect(cache.get('k')).toEqual(valid());
-    vi.setSystemTime(1000);
+    vi.setSystemTime(T + 1000);
     expect(cache.get('k')).toBeUndefined();
     expect(cache.size).toBe(0);
   });
 
   it("never keeps a valid verdict past the token's expiresAt", () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: 0 });
+    vi.useFakeTimers({ toFake: ['Date'], now: T });
     const cache = new VerdictCache(60_000, 10);
-    cache.set('k', valid(new Date(500).toISOString()));
-    vi.setSystemTime(499);
+    cache.set('k', valid(new Date(T + 500).toISOString()));
+    vi.setSystemTime(T + 499);
     expect(cache.get('k')).toBeDefined();
-    vi.setSystemTime(500);
+    vi.setSystemTime(T + 500);
     expect(cache.get('k')).toBeUndefined();
   });
 

@@ -82,9 +82,10 @@ export function serveApiReference(reference: ApiReference): Router {
     if (req.path.endsWith('/')) pagePolicy(req, res, () => page(req, res, next));
     else res.redirect(301, 'docs/');
   });
-  // A router of its own, so that `next('router')` leaves these handlers for the app's 404.
+  // A router of its own, so that `next('router')` leaves these handlers for the app's 404; behind a
+  // route rather than a mount, so that metrics see the route /docs/:asset matched.
   const files = Router();
-  files.use(onlyPageFiles, ...swaggerUi.serveFiles(undefined, options));
-  router.use('/docs', files);
+  files.use('/docs', onlyPageFiles, ...swaggerUi.serveFiles(undefined, options));
+  router.get('/docs/:asset', files);
   return router;
 }

@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { StoreUnavailableError } from '../model.js';
-import type { OpenApiDocument } from '../spec.js';
+import { METHODS, type OpenApiDocument, toExpressPath } from '../spec.js';
 import type { AuthenticationResult } from './auth.js';
 
 /** How long a count of the stored tokens is reused before a scrape asks the store again. */
@@ -18,8 +18,6 @@ const FIXED_PHRASE = /^[a-z][a-z ,'-]{0,63}$/i;
 /** Seconds; a cached read takes about a millisecond, a durable create a few. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
-
 /** What a successful answer of an operation means for the token counters. */
 const TOKEN_EFFECTS: Record<string, (metrics: Metrics) => void> = {
   createAPIToken: (metrics) => metrics.tokensCreated.inc(),
@@ -32,20 +30,10 @@ const TOKEN_EFFECTS: Record<string, (metrics: Metrics) => void> = {
 };
 
 interface Route {
+  /** The path template the route is labelled with: the spec's (`/v2/tokens/{id}`), or the app's own. */
   template: string;
-  pattern: RegExp;
   /** operationId by HTTP method, upper case. */
   operations: Map<string, string>;
-}
-
-/** '/v2/tokens/{id}' → a pattern matching its paths the way Express routes them: any case, optional trailing slash. */
-function routePattern(template: string): RegExp {
-  const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const source = template
-    .split(/(\{[^}]+\})/)
-    .map((part) => (part.startsWith('{') ? '[^/]+' : literal(part)))
-    .join('');
-  return new RegExp(`^${source}/?$`, 'i');
 }
 
 export interface MetricsOptions {
@@ -134,36 +122,37 @@ export class Metrics {
   }
 
   /**
-   * Times every request, labelled with the route it matched among the spec's operations (under the
-   * base path) and `otherRoutes` (path templates at the root), and counts the tokens that successful
-   * creates, regenerates and deletes made or ended. Observed when the answer is finished.
+   * Times every request, labelled with the route Express matched for it: one of the spec's paths
+   * (under the base path) or of `otherRoutes` (path templates at the root), named by its template;
+   * a request no route matched is labelled UNMATCHED_ROUTE, so a path sent never becomes a label.
+   * Counts the tokens that successful creates, regenerates and deletes made or ended. Observed when
+   * the answer is finished, when Express has long since matched the route.
    */
   observeRequests(spec: OpenApiDocument, otherRoutes: readonly string[]): RequestHandler {
     const basePath = (spec.servers[0]?.url ?? '').replace(/\/$/, '');
-    const routes: Route[] = [
-      ...Object.entries(spec.paths).map(([path, item]) => ({
+    // By the path Express knows the route by (`req.route.path`): relative to the router it is in.
+    const routes = new Map<string, Route>();
+    const add = (routePath: string, route: Route) => {
+      if (routes.has(routePath)) throw new Error(`metrics: two routes are both ${routePath} to Express`);
+      routes.set(routePath, route);
+    };
+    for (const [path, item] of Object.entries(spec.paths)) {
+      add(toExpressPath(path), {
         template: basePath + path,
-        pattern: routePattern(basePath + path),
         operations: new Map(
           METHODS.flatMap((method) => {
             const operationId = item[method]?.operationId;
             return operationId === undefined ? [] : [[method.toUpperCase(), operationId] as const];
           }),
         ),
-      })),
-      ...otherRoutes.map((template) => ({
-        template,
-        pattern: routePattern(template),
-        operations: new Map(),
-      })),
-    ];
+      });
+    }
+    for (const template of otherRoutes) add(toExpressPath(template), { template, operations: new Map() });
     return (req, res, next) => {
       const started = performance.now();
       res.once('finish', () => {
-        const url = req.originalUrl;
-        const queryAt = url.indexOf('?');
-        const path = queryAt === -1 ? url : url.slice(0, queryAt);
-        const route = routes.find((candidate) => candidate.pattern.test(path));
+        const matched: unknown = req.route?.path;
+        const route = typeof matched === 'string' ? routes.get(matched) : undefined;
         this.requestDuration.observe(
           { method: req.method, route: route?.template ?? UNMATCHED_ROUTE, status_code: res.statusCode },
           (performance.now() - started) / 1000,

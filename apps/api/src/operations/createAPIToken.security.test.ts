@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import { type AddressInfo, connect } from 'node:net';
 import supertest from 'supertest';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectAnswer } from '../../test/contract.js';
 import { catalog, createHarness, type Harness, NAMES, scopedCapabilities } from '../../test/harness.js';
 
@@ -240,11 +240,20 @@ describe('a token revoked while its request is in flight', () => {
         raw += chunk;
       });
       const closed = once(socket, 'close');
+      const authenticating = vi.spyOn(harness.tokens, 'authenticate');
       socket.write(
         `POST /v2/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${caller.token}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
       );
-      await new Promise((resolve) => setTimeout(resolve, 50)); // authenticated, waiting for the body
+      // Authenticated (the event), and then waiting for the rest of its body.
+      let authenticated: unknown;
+      try {
+        await vi.waitFor(() => expect(authenticating.mock.settledResults).toHaveLength(1), { timeout: 5000 });
+        authenticated = authenticating.mock.settledResults[0];
+      } finally {
+        authenticating.mockRestore();
+      }
+      expect(authenticated).toMatchObject({ type: 'fulfilled', value: { id: caller.id } });
       await harness.as(harness.adminSecret).delete(`/tokens/${caller.id}`).expect(204);
       socket.write(body.slice(5));
       await closed;

@@ -4,7 +4,7 @@ import { ApiError } from '../http/apiError.js';
 import { authorize } from '../http/auth.js';
 import { redactUrl } from '../http/requestLog.js';
 import { validateAgainstSpec } from '../http/specValidation.js';
-import type { OpenApiDocument, OperationObject } from '../spec.js';
+import { METHODS, type OpenApiDocument, type OperationObject, toExpressPath } from '../spec.js';
 import { createAPIToken } from './createAPIToken.js';
 import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
@@ -37,11 +37,6 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
 const isPublic = (operation: OperationObject) =>
   Array.isArray(operation.security) && operation.security.length === 0;
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
-
-/** '/tokens/{id}' → '/tokens/:id' */
-const toExpressPath = (path: string) => path.replace(/\{([^}]+)\}/g, ':$1');
-
 function methodNotAllowed(allowed: readonly string[]): RequestHandler {
   const allow = allowed.join(', ');
   return (req) => {
@@ -52,60 +47,55 @@ function methodNotAllowed(allowed: readonly string[]): RequestHandler {
 }
 
 export interface MountOptions {
+  /** Authenticates the caller: run first on every path with an operation that needs a token. */
+  authenticate: RequestHandler;
   /** Check every answer against the spec too (development and tests). */
   validateResponses: boolean;
   /** What reads a request body; run only for operations that take one. */
   readBody: readonly RequestHandler[];
   /** Counts the request against the caller's rate limit, first; none when the limit is off. */
   limitCaller?: RequestHandler;
-  /**
-   * Mount only the operations open to anyone (`security: []`), without authorization, onto a
-   * router that runs before authentication; false (the default): only the others.
-   */
-  publicOperations?: boolean;
 }
 
 /**
  * Mounts each of the spec's operations on its own path and method, behind the checks the spec asks
- * for: the caller's rate limit, the capabilities of `x-required-capabilities`, then (for operations that take a body) reading
- * the body, then express-openapi-validator's check of the request's parameters and body (and, when
- * asked, of the answer). Other methods on a path answer 405 with the ones it has (HEAD too: the spec
- * documents none), and unknown paths fall through to the app's 404, so the validator only ever sees
- * requests for a documented operation. One route per path, so a request is matched against each
- * path once, not once per method.
+ * for: authentication (on a path whose operations need a token: on every method, so that an
+ * anonymous client learns nothing of which methods exist), the caller's rate limit, the
+ * capabilities of `x-required-capabilities`, then (for operations that take a body) reading the
+ * body, then express-openapi-validator's check of the request's parameters and body (and, when
+ * asked, of the answer). An operation the spec opens to anyone (`security: []`) gets none of the
+ * caller's checks; a path mixes no such operation with others. Other methods on a path answer 405
+ * with the ones it has (HEAD too: the spec documents none), and unknown paths fall through to the
+ * app's 404, so the validator only ever sees requests for a documented operation. One route per
+ * path, so a request is matched against each path once, not once per method.
  */
 export function mountOperations(
   router: Router,
   spec: OpenApiDocument,
   deps: OperationDependencies,
-  { validateResponses, readBody, limitCaller, publicOperations = false }: MountOptions,
+  { authenticate, validateResponses, readBody, limitCaller }: MountOptions,
 ): void {
   const validate = validateAgainstSpec(spec, { validateResponses });
   const mounted = new Set<string>();
   for (const [path, item] of Object.entries(spec.paths)) {
-    const mine = METHODS.filter((method) => {
-      const operation = item[method];
-      if (operation === undefined) return false;
-      // The other router mounts it: it is not unused.
-      if (isPublic(operation) !== publicOperations) mounted.add(operation.operationId);
-      return isPublic(operation) === publicOperations;
-    });
-    // A path whose operations the other router mounts answers there, 405 included.
-    if (mine.length === 0) continue;
     const route = router.route(toExpressPath(path));
-    const allowed = METHODS.filter((method) => item[method] !== undefined).map((method) =>
-      method.toUpperCase(),
-    );
+    const methods = METHODS.filter((method) => item[method] !== undefined);
+    const allowed = methods.map((method) => method.toUpperCase());
+    const open = methods.filter((method) => isPublic(item[method] as OperationObject));
+    if (open.length > 0 && open.length < methods.length)
+      throw new Error(`spec: ${path} mixes operations open to anyone with others`);
+    const needsToken = open.length === 0;
+    if (needsToken) route.all(authenticate);
     // Express would answer HEAD with the GET handler; refused first.
     route.head(methodNotAllowed(allowed));
-    for (const method of mine) {
+    for (const method of methods) {
       const operation = item[method] as OperationObject;
       const makeHandler = operations[operation.operationId];
       if (makeHandler === undefined)
         throw new Error(`spec: no handler for operation ${operation.operationId}`);
       route[method](
-        ...(limitCaller !== undefined && !publicOperations ? [limitCaller] : []),
-        ...(publicOperations ? [] : [authorize(operation)]),
+        ...(needsToken && limitCaller !== undefined ? [limitCaller] : []),
+        ...(needsToken ? [authorize(operation)] : []),
         ...(operation.requestBody === undefined ? [] : readBody),
         ...validate,
         makeHandler(deps),

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { catalog, manualClock } from '../../test/harness.js';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { TokenService } from '../tokens/service.js';
@@ -59,21 +59,30 @@ describe('purgeExpired', () => {
   });
 
   it('runs on its own timer, which close() stops', async () => {
-    const store = open({ purgeEveryMs: 20 });
-    // Expired more than a week ago by the real clock, which the background purge reads.
-    await insert(store, new Date(Date.now() - 8 * DAY));
-    await insert(store, null);
-    await expect.poll(() => store.count(), { timeout: 5000 }).toBe(1);
+    // Only the interval is the test's to move; the real clock still says what has expired.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const store = open({ purgeEveryMs: 20 });
+      // Expired more than a week ago by the real clock, which the background purge reads.
+      await insert(store, new Date(Date.now() - 8 * DAY));
+      await insert(store, null);
+      expect(await store.count()).toBe(2);
+      vi.advanceTimersByTime(20);
+      await expect.poll(() => store.count(), { timeout: 5000 }).toBe(1);
 
-    await store.close();
-    // Closed, the timer no longer touches the file: a row written now stays.
-    const db = new Database(join(dir, 'tokens.db'));
-    db.prepare(
-      "INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, secret_digest) VALUES ('late', 'late', '', 0, 0, '{}', '{}', zeroblob(32))",
-    ).run();
-    await new Promise((resolve) => setTimeout(resolve, 100)); // five timer periods
-    expect((db.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n).toBe(2);
-    db.close();
+      await store.close();
+      expect(vi.getTimerCount()).toBe(0);
+      // Closed, the timer no longer touches the file: a row written now stays, however long after.
+      const db = new Database(join(dir, 'tokens.db'));
+      db.prepare(
+        "INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, secret_digest) VALUES ('late', 'late', '', 0, 0, '{}', '{}', zeroblob(32))",
+      ).run();
+      vi.advanceTimersByTime(100); // five timer periods
+      expect((db.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n).toBe(2);
+      db.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

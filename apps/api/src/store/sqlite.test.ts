@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { catalog, manualClock } from '../../test/harness.js';
 import { tokenRecord } from '../../test/records.js';
 import { TokenService } from '../tokens/service.js';
@@ -26,6 +26,21 @@ describe('SqliteTokenStore', () => {
     const path = join(dir, 'nested', 'tokens.db');
     await new SqliteTokenStore(path).close();
     expect(statSync(path).isFile()).toBe(true);
+  });
+
+  it('commits durably: its own connection runs the write-ahead log with synchronous=FULL', async () => {
+    // Both are settings of the connection (synchronous is not stored in the file), so they are read
+    // on the one the store opened: a SIGKILL test cannot tell FULL from OFF, only power loss could.
+    // A spy that calls through: it only notes which connection each pragma ran on.
+    const pragma = vi.spyOn(Database.prototype, 'pragma');
+    const store = new SqliteTokenStore(join(dir, 'tokens.db'), { checkpointEveryMs: 0 });
+    const connections = [...new Set(pragma.mock.contexts)] as Database.Database[];
+    pragma.mockRestore();
+    expect(connections).toHaveLength(1);
+    const [connection] = connections as [Database.Database];
+    expect(connection.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(connection.pragma('journal_mode', { simple: true })).toBe('wal');
+    await store.close();
   });
 
   it('migrates a new database to the latest schema version, and a second open changes nothing', async () => {
@@ -101,22 +116,40 @@ describe('background checkpoints', () => {
   const fileBytes = (path: string) => statSync(path).size;
 
   it('copies the log into the database file off the request path, and stops on close', async () => {
-    const path = join(dir, 'tokens.db');
-    const store = new SqliteTokenStore(path, { checkpointEveryMs: 20 });
-    const before = fileBytes(path);
-    await fill(store); // ~200 KiB of log: far below the writer's own checkpoint threshold
-    await expect.poll(() => fileBytes(path), { timeout: 5000 }).toBeGreaterThan(before + 150_000);
-    await store.close();
+    const workers: unknown[] = [];
+    const started = (worker: unknown) => void workers.push(worker);
+    process.on('worker', started);
+    try {
+      const path = join(dir, 'tokens.db');
+      const store = new SqliteTokenStore(path, { checkpointEveryMs: 20 });
+      const before = fileBytes(path);
+      await fill(store); // ~200 KiB of log: far below the writer's own checkpoint threshold
+      await expect.poll(() => fileBytes(path), { timeout: 5000 }).toBeGreaterThan(before + 150_000);
+      await store.close();
+      // The thread that did it: what the test below finds missing when checkpoints are off.
+      expect(workers).toHaveLength(1);
+    } finally {
+      process.off('worker', started);
+    }
   });
 
   it('leaves the log to grow until the writer checkpoints when switched off', async () => {
-    const path = join(dir, 'tokens.db');
-    const store = new SqliteTokenStore(path, { checkpointEveryMs: 0 });
-    const before = fileBytes(path);
-    await fill(store);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(fileBytes(path)).toBe(before);
-    await store.close();
+    // The background checkpointer is a worker thread: switched off, none is ever started, so nothing
+    // but the writer (at its threshold, far above this fill) copies the log into the file.
+    const workers: unknown[] = [];
+    const started = (worker: unknown) => void workers.push(worker);
+    process.on('worker', started);
+    try {
+      const path = join(dir, 'tokens.db');
+      const store = new SqliteTokenStore(path, { checkpointEveryMs: 0 });
+      const before = fileBytes(path);
+      await fill(store);
+      expect(fileBytes(path)).toBe(before);
+      await store.close();
+      expect(workers).toEqual([]);
+    } finally {
+      process.off('worker', started);
+    }
   });
 
   it('reports a checkpointer that cannot work, and the store goes on without it', async () => {
