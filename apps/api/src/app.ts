@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
+import { CONSOLE_ROUTES, type ConsoleFiles, serveConsole } from './http/console.js';
 import { crossOrigin } from './http/cors.js';
 import { API_REFERENCE_ROUTES, type ApiReference, serveApiReference } from './http/docs.js';
 import { errorHandler, notFound } from './http/errors.js';
@@ -42,6 +43,8 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** The spec, served at /docs, /openapi.json and /openapi.yaml (DOCS); none: those answer 404. */
   apiReference?: ApiReference;
+  /** The web console's built files, served at /console/ (CONSOLE); none: /console/ answers 404. */
+  consoleFiles?: ConsoleFiles;
 }
 
 export function createApp({
@@ -56,6 +59,7 @@ export function createApp({
   rateLimitCounters,
   metrics,
   apiReference,
+  consoleFiles,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
@@ -68,6 +72,7 @@ export function createApp({
       '/readyz',
       '/metrics',
       ...(apiReference === undefined ? [] : API_REFERENCE_ROUTES),
+      ...(consoleFiles === undefined ? [] : CONSOLE_ROUTES),
     ];
     app.use(metrics.observeRequests(spec, otherRoutes));
   }
@@ -112,6 +117,7 @@ export function createApp({
   // After the API, so that its requests do not pass these routes first.
   if (metrics !== undefined) app.get('/metrics', metrics.serve());
   if (apiReference !== undefined) app.use(serveApiReference(apiReference));
+  if (consoleFiles !== undefined) app.use(serveConsole(consoleFiles));
 
   app.use(notFound);
   if (metrics !== undefined) app.use(metrics.observeErrors());

@@ -15,6 +15,7 @@ const DEFAULTS: Config = {
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
   auditRetentionMs: 90 * 24 * 60 * 60 * 1000,
   docs: true,
+  console: true,
   metrics: true,
   rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50 },
   databasePoolSize: 10,
@@ -39,6 +40,7 @@ const VARIABLES = [
   'DATABASE_POOL_SIZE',
   'DATABASE_CONNECT_TIMEOUT',
   'DOCS',
+  'CONSOLE',
   'METRICS',
 ];
 
@@ -70,6 +72,7 @@ describe('readConfig', () => {
         DATABASE_POOL_SIZE: '25',
         DATABASE_CONNECT_TIMEOUT: '2m',
         DOCS: 'off',
+        CONSOLE: 'off',
         METRICS: 'off',
       }),
     ).toEqual({
@@ -85,6 +88,7 @@ describe('readConfig', () => {
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
       auditRetentionMs: 30 * 24 * 60 * 60 * 1000,
       docs: false,
+      console: false,
       metrics: false,
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7 },
       databasePoolSize: 25,
@@ -117,8 +121,12 @@ describe('readConfig', () => {
     ['true', true],
     ['off', false],
     ['false', false],
-  ])('reads DOCS and METRICS set to %s as %s', (value, expected) => {
-    expect(readConfig({ DOCS: value, METRICS: value })).toMatchObject({ docs: expected, metrics: expected });
+  ])('reads DOCS, CONSOLE and METRICS set to %s as %s', (value, expected) => {
+    expect(readConfig({ DOCS: value, CONSOLE: value, METRICS: value })).toMatchObject({
+      docs: expected,
+      console: expected,
+      metrics: expected,
+    });
   });
 
   it.each([
@@ -171,6 +179,7 @@ describe('readConfig', () => {
     ['AUDIT_RETENTION', '90'],
     ['AUDIT_RETENTION', '-1d'],
     ['DOCS', 'no'],
+    ['CONSOLE', 'off please'],
     ['METRICS', 'OFF'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);

@@ -37,6 +37,8 @@ export interface Config {
   auditRetentionMs: number;
   /** Serve the API reference at /docs, /openapi.json and /openapi.yaml (DOCS). */
   docs: boolean;
+  /** Serve the web console at /console/ (CONSOLE). */
+  console: boolean;
   /** Serve Prometheus metrics at /metrics (METRICS). */
   metrics: boolean;
 }
@@ -195,6 +197,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     databaseConnectTimeoutMs: readDuration(env, 'DATABASE_CONNECT_TIMEOUT', DEFAULT_CONNECT_TIMEOUT_MS),
     auditRetentionMs: readDuration(env, 'AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION_MS),
     docs: readSwitch(env, 'DOCS'),
+    console: readSwitch(env, 'CONSOLE'),
     metrics: readSwitch(env, 'METRICS'),
     rateLimits: {
       failedAuthPerMinute: readCount(

@@ -1,6 +1,7 @@
 // The process: read the environment, open and migrate the store, bootstrap, listen, and shut down cleanly on signals.
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
+import { loadConsole } from './http/console.js';
 import { loadApiReference } from './http/docs.js';
 import { Metrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
@@ -51,6 +52,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const spec = loadSpec();
+  const consoleFiles = config.console ? loadConsole() : undefined;
+  if (config.console && consoleFiles === undefined) {
+    logger.warn(
+      'CONSOLE: the console is not built (apps/console/dist); /console/ answers 404 until `npm run build`',
+    );
+  }
 
   let store: TokenStore;
   // Counted only when scraped, by then the store is open.
@@ -100,6 +107,7 @@ async function main(): Promise<void> {
     rateLimitCounters: rateLimitCountersOf(store),
     metrics,
     apiReference: config.docs ? loadApiReference() : undefined,
+    consoleFiles,
   });
 
   // Bind first: a server that cannot listen must not create (and show) a bootstrap token.
