@@ -347,6 +347,12 @@ describe('the console in Chromium', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
       await page.getByRole('button', { name: 'Delete' }).click();
       await page.getByRole('heading', { level: 1, name: 'Tokens' }).waitFor();
       await expect.poll(async () => (await api(replacement, 'GET', '/tokens/self')).status).toBe(401);
+      // Left: the old token, in its grace period.
+      await expect
+        .poll(() =>
+          page.getByRole('row').filter({ hasText: 'shipper-logs' }).locator('.status').allTextContents(),
+        )
+        .toEqual(['expires within 7 days']);
 
       expect(errors).toEqual([]);
     } finally {

@@ -72,7 +72,7 @@ export function RegenerateToken({ id }: { id: string }) {
                 checked={grace === value}
                 onChange={() => setGrace(value)}
               />
-              {label === 'Now' ? 'No time: revoke it now' : label}
+              {label === 'Now' ? 'Now: the old secret stops at once' : label}
             </label>
           ))}
         </fieldset>
