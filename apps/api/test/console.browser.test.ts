@@ -1,6 +1,4 @@
 // The web console at /console/ in a real browser: Debian's headless Chromium, driven by playwright-core, against a real server process.
-/// <reference lib="dom" />
-// page.evaluate() callbacks run in the browser, so this file also sees the DOM's globals.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,13 +117,22 @@ async function open(
   return visit;
 }
 
+/**
+ * Evaluates an expression in the page. Written as text, not a function, so this file is compiled
+ * without the DOM's types (which would otherwise reach every file of apps/api).
+ */
+const evaluateIn =
+  (page: Page) =>
+  <T>(expression: string): Promise<T> =>
+    page.evaluate(expression) as Promise<T>;
+
 /** Signs in by keyboard alone: the heading has focus, Tab reaches "Token", Enter submits. */
 async function signIn(page: Page, secret: string) {
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-  await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+  await expect.poll(() => evaluateIn(page)<string>('document.activeElement?.tagName')).toBe('H1');
   await page.keyboard.press('Tab');
   await expect
-    .poll(() => page.evaluate(() => document.activeElement?.id))
+    .poll(() => evaluateIn(page)<string>('document.activeElement?.id'))
     .toBe(await page.getByLabel('Token', { exact: true }).getAttribute('id'));
   await page.keyboard.type(secret);
   await page.keyboard.press('Enter');
@@ -135,9 +142,9 @@ async function signIn(page: Page, secret: string) {
 async function expectAccessible(page: Page, what: string) {
   // evaluate() runs in the page without a <script> element, so the console's CSP stays as it is.
   await page.evaluate(axe.source);
-  const results = (await page.evaluate(() =>
-    (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }),
-  )) as axe.AxeResults;
+  const results = await evaluateIn(page)<axe.AxeResults>(
+    "axe.run(document, { resultTypes: ['violations'] })",
+  );
   const serious = results.violations
     .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
     .map(
@@ -228,7 +235,7 @@ describe('the console in Chromium', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
       await screenshot(page, 'sign-in');
       await signIn(page, refused);
       await expect.poll(() => page.getByRole('alert').textContent()).toBe(expected.body.message);
-      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await evaluateIn(page)<number>('sessionStorage.length')).toBe(0);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
@@ -243,8 +250,10 @@ describe('the console in Chromium', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
       await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(self.body.name);
       await page.getByRole('heading', { level: 1, name: 'Tokens' }).waitFor();
       // The token lives in sessionStorage only: not localStorage, not a cookie, not a URL.
-      expect(await page.evaluate(() => Object.values({ ...sessionStorage }))).toEqual([BOOTSTRAP_TOKEN]);
-      expect(await page.evaluate(() => localStorage.length)).toBe(0);
+      expect(await evaluateIn(page)<string[]>('Object.values({ ...sessionStorage })')).toEqual([
+        BOOTSTRAP_TOKEN,
+      ]);
+      expect(await evaluateIn(page)<number>('localStorage.length')).toBe(0);
       expect(await context.cookies()).toEqual([]);
       expect(requests.filter((url) => url.includes(BOOTSTRAP_TOKEN))).toEqual([]);
       await page.getByRole('link', { name: self.body.name }).waitFor();
@@ -287,7 +296,7 @@ describe('the console in Chromium', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
 
       await page.getByRole('button', { name: 'Copy' }).click();
       await page.getByText('Copied to the clipboard.').waitFor();
-      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+      expect(await evaluateIn(page)<string>('navigator.clipboard.readText()')).toBe(secret);
 
       // The secret works, with exactly what was picked.
       const created = await api(secret, 'GET', '/tokens/self');
@@ -510,14 +519,14 @@ describe('the console in Chromium', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
       await page.reload();
       await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
       await expect.poll(() => page.getByRole('alert').textContent()).toBe(refused.body.message);
-      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await evaluateIn(page)<number>('sessionStorage.length')).toBe(0);
 
       await signIn(page, BOOTSTRAP_TOKEN);
       await page.getByRole('heading', { level: 1, name: 'Tokens' }).waitFor();
-      expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+      expect(await evaluateIn(page)<number>('sessionStorage.length')).toBe(1);
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await evaluateIn(page)<number>('sessionStorage.length')).toBe(0);
       // Nothing of the session is left in the page either.
       expect(await page.getByText('Signed in as').count()).toBe(0);
     } finally {
@@ -539,7 +548,9 @@ describe('the console in Chromium', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
         await page.setViewportSize({ width, height: 800 });
         await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' });
         // Nothing wider than the window but the tables, which scroll in their own box.
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        const overflow = await evaluateIn(page)<number>(
+          'document.documentElement.scrollWidth - window.innerWidth',
+        );
         expect(overflow, name).toBeLessThanOrEqual(0);
         await expectAccessible(page, name);
         await screenshot(page, name);
