@@ -74,7 +74,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: ['node_modules', '^packages/'] },
-    exclude: { path: '^apps/[^/]+/dist/' },
+    // Built and generated files are not written here: generated code is hey-api's to arrange.
+    exclude: { path: ['^apps/[^/]+/dist/', '^apps/[^/]+/src/generated/'] },
     tsPreCompilationDeps: true,
   },
 };

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { CounterFactory } from './counters.js';
 import { authenticate } from './http/auth.js';
 import { requireJsonBody, verifyUtf8 } from './http/charset.js';
+import { CONSOLE_ROUTES, type ConsoleFiles, serveConsole } from './http/console.js';
 import { crossOrigin } from './http/cors.js';
 import { API_REFERENCE_ROUTES, type ApiReference, serveApiReference } from './http/docs.js';
 import { errorHandler, notFound } from './http/errors.js';
@@ -47,6 +48,8 @@ export interface AppDependencies {
   apiReference?: ApiReference;
   /** Told of each request that failed because the store is unavailable (it answers 503): an outage's evidence. */
   onStoreUnavailable?: (err: StoreUnavailableError) => void;
+  /** The web console's built files, served at /console/ (CONSOLE); none: /console/ answers 404. */
+  consoleFiles?: ConsoleFiles;
 }
 
 export function createApp({
@@ -62,6 +65,7 @@ export function createApp({
   metrics,
   apiReference,
   onStoreUnavailable,
+  consoleFiles,
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
@@ -69,7 +73,12 @@ export function createApp({
   app.disable('etag');
   app.set('trust proxy', trustProxy);
   if (metrics !== undefined) {
-    const otherRoutes = ['/healthz', '/readyz', ...(apiReference === undefined ? [] : API_REFERENCE_ROUTES)];
+    const otherRoutes = [
+      '/healthz',
+      '/readyz',
+      ...(apiReference === undefined ? [] : API_REFERENCE_ROUTES),
+      ...(consoleFiles === undefined ? [] : CONSOLE_ROUTES),
+    ];
     app.use(metrics.observeRequests(spec, otherRoutes));
   }
   app.use(helmet());
@@ -121,6 +130,7 @@ export function createApp({
   // After the API, so that its requests do not pass these routes first. /metrics is not here: it
   // has a listener of its own (metricsListener.ts).
   if (apiReference !== undefined) app.use(serveApiReference(apiReference));
+  if (consoleFiles !== undefined) app.use(serveConsole(consoleFiles));
 
   app.use(notFound);
   if (metrics !== undefined) app.use(metrics.observeErrors());

@@ -18,6 +18,7 @@ const DEFAULTS: Config = {
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
   auditRetentionMs: 90 * 24 * 60 * 60 * 1000,
   docs: true,
+  console: true,
   metrics: true,
   metricsPort: 9464,
   metricsHost: '127.0.0.1',
@@ -44,6 +45,7 @@ const VARIABLES = [
   'DATABASE_POOL_SIZE',
   'DATABASE_CONNECT_TIMEOUT',
   'DOCS',
+  'CONSOLE',
   'METRICS',
   'METRICS_PORT',
   'METRICS_HOST',
@@ -78,6 +80,7 @@ describe('readConfig', () => {
         DATABASE_POOL_SIZE: '25',
         DATABASE_CONNECT_TIMEOUT: '2m',
         DOCS: 'off',
+        CONSOLE: 'off',
         METRICS: 'off',
         METRICS_PORT: '9100',
         METRICS_HOST: '0.0.0.0',
@@ -96,6 +99,7 @@ describe('readConfig', () => {
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
       auditRetentionMs: 30 * 24 * 60 * 60 * 1000,
       docs: false,
+      console: false,
       metrics: false,
       metricsPort: 9100,
       metricsHost: '0.0.0.0',
@@ -130,8 +134,12 @@ describe('readConfig', () => {
     ['true', true],
     ['off', false],
     ['false', false],
-  ])('reads DOCS and METRICS set to %s as %s', (value, expected) => {
-    expect(readConfig({ DOCS: value, METRICS: value })).toMatchObject({ docs: expected, metrics: expected });
+  ])('reads DOCS, CONSOLE and METRICS set to %s as %s', (value, expected) => {
+    expect(readConfig({ DOCS: value, CONSOLE: value, METRICS: value })).toMatchObject({
+      docs: expected,
+      console: expected,
+      metrics: expected,
+    });
   });
 
   it.each([
@@ -194,6 +202,7 @@ describe('readConfig', () => {
     ['AUDIT_RETENTION', '90'],
     ['AUDIT_RETENTION', '-1d'],
     ['DOCS', 'no'],
+    ['CONSOLE', 'off please'],
     ['METRICS', 'OFF'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);

@@ -38,6 +38,8 @@ export interface Config {
   auditRetentionMs: number;
   /** Serve the API reference at /docs, /openapi.json and /openapi.yaml (DOCS). */
   docs: boolean;
+  /** Serve the web console at /console/ (CONSOLE). */
+  console: boolean;
   /** Serve Prometheus metrics at /metrics (METRICS), on a listener of their own. */
   metrics: boolean;
   /** The metrics listener's port (METRICS_PORT); 0: any free port. */
@@ -205,6 +207,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     databaseConnectTimeoutMs: readDuration(env, 'DATABASE_CONNECT_TIMEOUT', DEFAULT_CONNECT_TIMEOUT_MS),
     auditRetentionMs: readDuration(env, 'AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION_MS),
     docs: readSwitch(env, 'DOCS'),
+    console: readSwitch(env, 'CONSOLE'),
     metrics: readSwitch(env, 'METRICS'),
     metricsPort: readPort(read(env, 'METRICS_PORT'), 'METRICS_PORT', DEFAULT_METRICS_PORT),
     metricsHost: readHost(read(env, 'METRICS_HOST') ?? DEFAULT_METRICS_HOST, 'METRICS_HOST'),

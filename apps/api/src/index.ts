@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, readConfig } from './config.js';
+import { loadConsole } from './http/console.js';
 import { loadApiReference } from './http/docs.js';
 import { Metrics } from './http/metrics.js';
 import { createMetricsApp } from './http/metricsListener.js';
@@ -63,6 +64,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const spec = loadSpec();
+  const consoleFiles = config.console ? loadConsole() : undefined;
+  if (config.console && consoleFiles === undefined) {
+    logger.warn(
+      'CONSOLE: the console is not built (apps/console/dist); /console/ answers 404 until `npm run build`',
+    );
+  }
 
   let store: TokenStore;
   // Counted only when scraped, by then the store is open.
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
     metrics,
     apiReference: config.docs ? loadApiReference() : undefined,
     onStoreUnavailable: (err) => outage.report(err),
+    consoleFiles,
   });
 
   /** Listens, or stops start-up with one line naming the variable whose port is taken. */

@@ -1,0 +1,146 @@
+// "New token": name, description, expiry and capabilities; the answer's secret is shown once.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useId, useState } from 'react';
+import { type Grants, grantsOf, type ScopedGrants, scopedGrantsOf } from '../../capabilities';
+import { OrgPicker, ScopedPicker } from '../../components/CapabilityPicker';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { ExpiryField } from '../../components/ExpiryField';
+import { Page } from '../../components/Page';
+import { SecretBox } from '../../components/SecretBox';
+import { type ExpiryPreset, expiresAtOf } from '../../dates';
+import {
+  createApiTokenMutation,
+  getApiTokensQueryKey,
+  getCurrentApiTokenOptions,
+} from '../../generated/@tanstack/react-query.gen';
+import type { CreateApiToken } from '../../generated/types.gen';
+import { Link } from '../../router';
+
+export function NewToken() {
+  const self = useQuery(getCurrentApiTokenOptions());
+  const queryClient = useQueryClient();
+  const create = useMutation({
+    ...createApiTokenMutation(),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: [{ _id: getApiTokensQueryKey()[0]._id }] }),
+  });
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [preset, setPreset] = useState<ExpiryPreset | 'keep'>('90');
+  const [date, setDate] = useState('');
+  const [org, setOrg] = useState<Grants>({});
+  const [datasets, setDatasets] = useState<ScopedGrants>({});
+  const [views, setViews] = useState<ScopedGrants>({});
+  const [nameError, setNameError] = useState<string>();
+  const [dateError, setDateError] = useState<string>();
+  const id = useId();
+
+  const expiresAt = expiresAtOf(preset === 'keep' ? 'never' : preset, date);
+  const body: CreateApiToken = {
+    name,
+    ...(description === '' ? {} : { description }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    orgCapabilities: org,
+    datasetCapabilities: datasets,
+    viewCapabilities: views,
+  };
+
+  if (create.isSuccess) {
+    return (
+      <Page title="Token created">
+        <p>
+          <strong>{create.data.name}</strong> was created.
+        </p>
+        <SecretBox secret={create.data.token} />
+        <div className="actions">
+          <Link to={`/tokens/${create.data.id}`} className="button">
+            Open the token
+          </Link>
+          <Link to="/tokens">Back to the tokens</Link>
+        </div>
+      </Page>
+    );
+  }
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const blank = name.trim() === '';
+    setNameError(blank ? 'Name: give the token a name people will recognise it by.' : undefined);
+    const noDate = expiresAt === undefined;
+    setDateError(noDate ? 'Expires: pick the date the token stops working.' : undefined);
+    if (blank || noDate) return;
+    create.mutate({ body });
+  };
+
+  return (
+    <Page title="New token">
+      <ErrorMessage error={self.error} />
+      <form className="card" onSubmit={submit} noValidate>
+        <div className="field">
+          <label htmlFor={`${id}-name`}>Name</label>
+          <input
+            id={`${id}-name`}
+            value={name}
+            maxLength={255}
+            required
+            aria-invalid={nameError === undefined ? undefined : true}
+            aria-describedby={nameError === undefined ? undefined : `${id}-name-error`}
+            onChange={(event) => setName(event.target.value)}
+          />
+          {nameError === undefined ? null : (
+            <p className="error" id={`${id}-name-error`} role="alert">
+              {nameError}
+            </p>
+          )}
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-description`}>Description</label>
+          <textarea
+            id={`${id}-description`}
+            value={description}
+            maxLength={1024}
+            rows={2}
+            onChange={(event) => setDescription(event.target.value)}
+          />
+        </div>
+        <ExpiryField
+          label="Expires"
+          preset={preset}
+          date={date}
+          onPreset={setPreset}
+          onDate={setDate}
+          error={dateError}
+        />
+        {self.data === undefined ? (
+          <p role="status">Loading what your token can grant…</p>
+        ) : (
+          <>
+            <p className="hint">You can grant only what your own token holds.</p>
+            <OrgPicker held={grantsOf(self.data.orgCapabilities)} value={org} onChange={setOrg} />
+            <ScopedPicker
+              scope="datasetCapabilities"
+              held={scopedGrantsOf(self.data.datasetCapabilities)}
+              value={datasets}
+              onChange={setDatasets}
+            />
+            <ScopedPicker
+              scope="viewCapabilities"
+              held={scopedGrantsOf(self.data.viewCapabilities)}
+              value={views}
+              onChange={setViews}
+            />
+          </>
+        )}
+        <details>
+          <summary>Request body (JSON)</summary>
+          <pre className="json" data-testid="request-preview">
+            {JSON.stringify(body, null, 2)}
+          </pre>
+        </details>
+        <ErrorMessage error={create.error} />
+        <button type="submit" className="primary" disabled={create.isPending}>
+          Create token
+        </button>
+      </form>
+    </Page>
+  );
+}
