@@ -19,8 +19,8 @@ import {
   TokenRequestLimiter,
 } from './http/rateLimits.js';
 import { logRequests } from './http/requestLog.js';
-import { mountOperations } from './operations/index.js';
 import { StoreUnavailableError } from './model.js';
+import { mountOperations } from './operations/index.js';
 import type { OpenApiDocument } from './spec.js';
 import type { TokenService } from './tokens/service.js';
 
