@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES, REQUEST_TIMEOUT_MS } from '../src/http/server.js';
-import { type ServerProcess, startServer } from './process.js';
+import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from './process.js';
 
 const ADMIN = 'xaat-transportAdminSecret012345678901234567890120Ec4Dw';
 
@@ -17,7 +17,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'api-tokens-transport-'));
   server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN: ADMIN });
   port = Number(new URL(server.baseUrl).port);
-});
+  // Starting a process waits on its own bound (process.ts), longer than vitest's default hook timeout.
+}, PROCESS_TEST_TIMEOUT_MS);
 afterAll(async () => {
   await server.stop('SIGKILL');
   rmSync(dir, { recursive: true, force: true });

@@ -494,17 +494,39 @@ describe('requireToken with a rate-limited token service', () => {
     const user = await limited.create({ name: 'busy' });
     const guarded = await startConsumer({ baseUrl: limited.baseUrl, serviceToken: limitedService.token });
     try {
-      // Ten at once: at most two fit in the second they arrive in.
+      // A first verification, of another token, compiles the token service's validators (slow once).
+      const other = await limited.create({ name: 'warm-up' });
+      expect((await call(guarded, 'GET', '/any', `Bearer ${other.token}`)).status).toBe(200);
+      // The user's own requests spend its limit (2 per second); the service's verification then finds it over.
+      const self = () =>
+        fetch(`${limited.baseUrl}/tokens/self`, { headers: { Authorization: `Bearer ${user.token}` } });
+      await Promise.all([self(), self(), self()]);
+      const answer = await call(guarded, 'GET', '/any', `Bearer ${user.token}`);
+      expect(answer.status).toBe(429);
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(answer.body.code).toBe(429);
+      expect(answer.body.message).toMatch(/^too many requests with this token: retry after \d+ s$/);
+      expect(guarded.handled()).toBe(1); // the warm-up alone
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it("answers 503 with Retry-After once the service's own token is over its limit: verifications count", async () => {
+    const limitedService = await limited.create({ name: 'svc', orgCapabilities: { apiTokens: ['read'] } });
+    const user = await limited.create({ name: 'user' });
+    const guarded = await startConsumer({ baseUrl: limited.baseUrl, serviceToken: limitedService.token });
+    try {
+      // Ten at once: at most two verifications fit in the second they arrive in.
       const answers = await Promise.all(
         Array.from({ length: 10 }, () => call(guarded, 'GET', '/any', `Bearer ${user.token}`)),
       );
-      const refused = answers.filter((answer) => answer.status === 429);
+      const refused = answers.filter((answer) => answer.status === 503);
       expect(refused.length).toBeGreaterThan(0);
-      expect(answers.every((answer) => answer.status === 200 || answer.status === 429)).toBe(true);
+      expect(answers.every((answer) => answer.status === 200 || answer.status === 503)).toBe(true);
       for (const answer of refused) {
         expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-        expect(answer.body.code).toBe(429);
-        expect(answer.body.message).toMatch(/^too many requests with this token: retry after \d+ s$/);
+        expect(answer.body.message).toMatch(/the token service answered HTTP 429/);
       }
       expect(guarded.handled()).toBe(answers.length - refused.length);
     } finally {

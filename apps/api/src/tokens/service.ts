@@ -414,9 +414,9 @@ export class TokenService {
       details: { ...grantsOf(token), secret: secret === undefined ? 'generated' : 'BOOTSTRAP_TOKEN' },
     });
     const inserted = await this.#store.insertFirst(token, digestSecret(value), event);
-    // A chosen secret may have been tried (and remembered as unknown) before it was stored, here or
-    // by the replica that stored it.
-    if (secret !== undefined) this.#unknown.clear();
+    // A chosen secret (BOOTSTRAP_TOKEN, here or on the replica that stored it first) may have been
+    // tried, and remembered as unknown, before it was stored.
+    this.#unknown.clear();
     if (!inserted) return undefined;
     this.#onAuditEvent(event);
     return secret === undefined ? { generatedSecret: value } : {};
