@@ -15,6 +15,12 @@ describe('@api-tokens/express package.json', () => {
     expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
     expect(manifest.peerDependencies).toEqual({ express: '^4.21.0 || ^5.0.0' });
     expect(manifest.dependencies.express).toBeUndefined();
-    expect(Object.keys(manifest.dependencies)).toEqual(['@api-tokens/client']);
+    // What it runs on: the client, and lru-cache for the verdict cache; nothing of Express's own.
+    expect(Object.keys(manifest.dependencies)).toEqual(['@api-tokens/client', 'lru-cache']);
+  });
+
+  it("depends on the client at a caret range of the client's own version (sync-version keeps them in step)", async () => {
+    const client = JSON.parse(await readFile(new URL('../../client/package.json', import.meta.url), 'utf8'));
+    expect(manifest.dependencies['@api-tokens/client']).toBe(`^${client.version}`);
   });
 });
