@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateSecret } from '@api-tokens/client';
 import axe from 'axe-core';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,8 @@ const CHROMIUM_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-const BOOTSTRAP_TOKEN = 'bootstrap_secret_for_tests_0123456789-abcdef';
+// BOOTSTRAP_TOKEN takes only a secret of the current, checksummed format.
+const BOOTSTRAP_TOKEN = generateSecret();
 /** The console's own page size for tokens (routes/tokens/pages.ts). */
 const TOKENS_PAGE_SIZE = 20;
 /**
