@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSecret } from '@api-tokens/client';
+import { generateSecret, SECRET_PATTERN } from '@api-tokens/client';
 import axe from 'axe-core';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,8 +160,9 @@ async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
 }
 
+/** What a secret the API issues looks like: the current, checksummed format (the client's own pattern). */
 function tokenSecretPattern() {
-  return /^xaat-[A-Za-z0-9_-]{43}$/;
+  return SECRET_PATTERN;
 }
 
 describe('serving /console/', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => {

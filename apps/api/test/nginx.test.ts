@@ -17,7 +17,7 @@ import {
 
 const NGINX = '/usr/sbin/nginx';
 const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
-const SECRET = /xaat-[A-Za-z0-9_-]{43}/;
+const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/;
 const FAILED_AUTH_PER_MIN = 5;
 /** The address the client connects from: loopback, as a client on the proxy's own host is, but not nginx's own. */
 const CLIENT_ADDRESS = '127.0.0.2';

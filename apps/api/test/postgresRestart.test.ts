@@ -9,7 +9,7 @@ import {
   startServer,
 } from './process.js';
 
-const SECRET = /xaat-[A-Za-z0-9_-]{43}/;
+const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/;
 
 interface Answer {
   status: number;

@@ -146,6 +146,8 @@ describe("a new user's fresh clone, after npm ci && npm run build", () => {
         'api-tokens tokens regenerate',
         'api-tokens tokens delete',
         'api-tokens tokens verify',
+        'api-tokens tokens leaked',
+        'api-tokens admin new-secret',
         'api-tokens logout',
       ]);
       const baseUrl = (server as ServerProcess).baseUrl;
@@ -176,6 +178,8 @@ describe("a new user's fresh clone, after npm ci && npm run build", () => {
           expect(created).toMatchObject({ name: 'shipper-prod', datasetCapabilities: { 'logs-prod': {} } });
           // What `tokens verify … < token.txt` checks: this token may ingest into logs-prod.
           writeFileSync(join(clone, 'token.txt'), `${created.token}\n`);
+          // What `tokens leaked … < secrets.txt` reports: the same token, found where it should not be.
+          writeFileSync(join(clone, 'secrets.txt'), `${created.token}\n`);
         }
         if (line.startsWith('api-tokens tokens regenerate')) {
           id = JSON.parse(outcome.stdout).id;
@@ -184,6 +188,8 @@ describe("a new user's fresh clone, after npm ci && npm run build", () => {
         if (line.startsWith('api-tokens whoami')) expect(outcome.stdout).toContain('bootstrap-admin');
         if (line.startsWith('api-tokens tokens verify'))
           expect(JSON.parse(outcome.stdout).code).toBe('VALID');
+        if (line.startsWith('api-tokens admin new-secret'))
+          expect(outcome.stdout.trim()).toMatch(/^xaat-[0-9A-Za-z]{49}$/);
       }
     },
     10 * 60_000,

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateSecret } from '@api-tokens/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectTypeChecks,
@@ -57,6 +58,9 @@ describe('the packed @api-tokens/express', () => {
       .replace('app.listen(8080);', 'export const server = app.listen(0, "127.0.0.1");');
     expect(app).toContain('process.env.TOKENS_URL');
     await writeFile(join(scratch, 'app.mjs'), app);
+    // Secrets of the service's format: the guard refuses any other bearer without asking the service.
+    const good = generateSecret();
+    const unknown = generateSecret();
     await writeFile(
       join(scratch, 'consumer.mjs'),
       `
@@ -70,7 +74,7 @@ const tokens = createServer((request, response) => {
   request.on('end', () => {
     const { token, require } = JSON.parse(body);
     seen.push({ url: request.url, authorization: request.headers.authorization, require });
-    const verdict = token === 'xaat-good'
+    const verdict = token === '${good}'
       ? { valid: true, code: 'VALID', token: { id: 't1', name: 'shipper', description: '', expiresAt: null,
           datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {}, samlAuthenticated: false,
           createdAt: '2026-11-29T09:00:00.000Z', apiLastUsed: null } }
@@ -88,7 +92,7 @@ await once(server, 'listening');
 const ingest = (token) => fetch(\`http://127.0.0.1:\${server.address().port}/ingest/logs\`, {
   method: 'POST', headers: token ? { Authorization: \`Bearer \${token}\` } : {},
 }).then(async (response) => ({ status: response.status, body: await response.json() }));
-const results = { good: await ingest('xaat-good'), bad: await ingest('xaat-bad'), none: await ingest() };
+const results = { good: await ingest('${good}'), bad: await ingest('${unknown}'), none: await ingest() };
 server.close();
 tokens.close();
 console.log(JSON.stringify({ results, seen }));
