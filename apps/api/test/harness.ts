@@ -77,6 +77,8 @@ export interface HarnessOptions {
   apiReference?: ApiReference;
   /** TRUST_PROXY; default off. */
   trustProxy?: boolean | number | string;
+  /** The spec the app mounts; default the project's own. */
+  spec?: typeof spec;
 }
 
 /** Every harness made in this test file, so the setup file can check their logs when the file ends. */
@@ -140,7 +142,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   await tokens.flush();
   const app = createApp({
     tokens,
-    spec,
+    spec: options.spec ?? spec,
     logger,
     validateResponses: true,
     rateLimits: options.rateLimits ?? NO_RATE_LIMITS,

@@ -33,6 +33,9 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   verifyAPIToken,
 };
 
+/** How many of a path's segments are templates (`{id}`). */
+const templated = (path: string) => path.split('/').filter((segment) => segment.startsWith('{')).length;
+
 /** An operation the spec opens to anyone: `security: []` (no Authorization). */
 const isPublic = (operation: OperationObject) =>
   Array.isArray(operation.security) && operation.security.length === 0;
@@ -77,7 +80,10 @@ export function mountOperations(
 ): void {
   const validate = validateAgainstSpec(spec, { validateResponses });
   const mounted = new Set<string>();
-  for (const [path, item] of Object.entries(spec.paths)) {
+  // Express tries routes in the order they are added: a literal path (/tokens/leaked) before a
+  // template that would also match it (/tokens/{id}), whatever order the spec lists them in.
+  const paths = Object.entries(spec.paths).sort(([a], [b]) => templated(a) - templated(b));
+  for (const [path, item] of paths) {
     const route = router.route(toExpressPath(path));
     const methods = METHODS.filter((method) => item[method] !== undefined);
     const allowed = methods.map((method) => method.toUpperCase());
