@@ -27,8 +27,17 @@ export function loadConsole(): ConsoleFiles | undefined {
   return { root, index: readFileSync(page) };
 }
 
-/** The routes these serve, as templates (for metrics' route label); deep links count as the page. */
-export const CONSOLE_ROUTES = ['/console', '/console/', '/console/assets/{asset}'] as const;
+/**
+ * The routes these serve, as templates (for metrics' route label): the redirect, the page, a file at
+ * the top of the build, a hashed asset, and the page again for a deep link (Express's own wildcard).
+ */
+export const CONSOLE_ROUTES = [
+  '/console',
+  '/console/',
+  '/console/{file}',
+  '/console/assets/{asset}',
+  '/console/*rest',
+] as const;
 
 /**
  * The console's Content-Security-Policy: only its own files (no inline script or style), requests to
@@ -70,7 +79,10 @@ export function serveConsole(files: ConsoleFiles): Router {
     else res.redirect(301, 'console/');
   });
   router.use('/console', consolePolicy);
-  router.use(
+  // Files behind routes rather than mounts, so that metrics see which route matched; each static
+  // handler in a router of its own, whose mount path it strips.
+  const assets = Router();
+  assets.use(
     '/console/assets',
     express.static(join(files.root, 'assets'), {
       index: false,
@@ -78,9 +90,11 @@ export function serveConsole(files: ConsoleFiles): Router {
       fallthrough: true,
       setHeaders: (res) => res.set('Cache-Control', IMMUTABLE),
     }),
-    (_req, _res, next) => next('router'),
   );
-  router.use(
+  // A missing asset leaves this router for the app's JSON 404, not the page.
+  router.get('/console/assets/:asset', assets, (_req, _res, next) => next('router'));
+  const topFiles = Router();
+  topFiles.use(
     '/console',
     express.static(files.root, {
       index: false,
@@ -88,6 +102,9 @@ export function serveConsole(files: ConsoleFiles): Router {
       setHeaders: (res) => res.set('Cache-Control', 'no-cache'),
     }),
   );
-  router.get('/console/{*rest}', page);
+  // Not a file: a deep link such as /console/tokens, answered with the page below.
+  router.get('/console/:file', topFiles);
+  router.get('/console/', page);
+  router.get('/console/*rest', page);
   return router;
 }
