@@ -1,12 +1,13 @@
 // The web console at /console/ in a real browser: Debian's headless Chromium, driven by playwright-core, against a real server process.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSecret, SECRET_PATTERN } from '@api-tokens/client';
 import axe from 'axe-core';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LaunchedChromium, launchChromium, requireChromium } from './chromium.js';
 import {
   PROCESS_EVENT_BOUND_MS,
   PROCESS_TEST_TIMEOUT_MS,
@@ -14,17 +15,6 @@ import {
   startServer,
 } from './process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 // BOOTSTRAP_TOKEN takes only a secret of the current, checksummed format.
 const BOOTSTRAP_TOKEN = generateSecret();
 /** The console's own page size for tokens (routes/tokens/pages.ts). */
@@ -39,9 +29,8 @@ const SCREENSHOTS =
     : undefined;
 
 let dir: string;
-let chromiumTmp: string | undefined;
 let server: ServerProcess;
-let browser: Browser | undefined;
+let chromium: LaunchedChromium | undefined;
 let screenshots: string;
 
 beforeAll(async () => {
@@ -49,23 +38,14 @@ beforeAll(async () => {
   screenshots = SCREENSHOTS ?? join(dir, 'screenshots');
   mkdirSync(screenshots, { recursive: true });
   server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN });
-  // Without the browser every case fails, each with the line open() throws; none is skipped.
-  if (existsSync(CHROMIUM)) {
-    // A short TMPDIR for Chromium's socket: see docs.browser.test.ts.
-    chromiumTmp = mkdtempSync('/tmp/atc-');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_FLAGS,
-      env: { ...process.env, TMPDIR: chromiumTmp },
-    });
-  }
+  // Without the browser every case fails, each with the line requireChromium throws; none is skipped.
+  chromium = await launchChromium();
 }, PROCESS_TEST_TIMEOUT_MS);
 
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   await server?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  if (chromiumTmp !== undefined) rmSync(chromiumTmp, { recursive: true, force: true });
 });
 
 /** Calls the API as a test would with curl: the secret as bearer token. */
@@ -96,10 +76,7 @@ async function open(
   path = '/console/',
   { width = 1280, height = 900, dark = false }: { width?: number; height?: number; dark?: boolean } = {},
 ): Promise<Visit> {
-  if (browser === undefined) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
-  }
-  const context = await browser.newContext({
+  const context = await requireChromium(chromium).newContext({
     viewport: { width, height },
     colorScheme: dark ? 'dark' : 'light',
     permissions: ['clipboard-read', 'clipboard-write'],

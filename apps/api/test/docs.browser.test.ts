@@ -1,10 +1,11 @@
 // The API reference page in a real browser: Debian's headless Chromium, driven by playwright-core, against a real server process.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSpec } from '../src/spec.js';
+import { loadSpec, METHODS } from '../src/spec.js';
+import { type LaunchedChromium, launchChromium, requireChromium } from './chromium.js';
 import {
   PROCESS_EVENT_BOUND_MS,
   PROCESS_TEST_TIMEOUT_MS,
@@ -12,16 +13,6 @@ import {
   startServer,
 } from './process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /**
  * A name Chromium resolves to 127.0.0.1 (--host-resolver-rules) but, unlike 127.0.0.1 and localhost,
  * does not trust as secure: it stands for a server reached over plain HTTP on a LAN, where a page
@@ -29,7 +20,6 @@ const CHROMIUM_FLAGS = [
  */
 const INSECURE_NAME = 'api-tokens.test';
 const BOOTSTRAP_TOKEN = 'xaat-docsBrowserBootstrapSecret012345678901234560HVh84';
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 const spec = loadSpec();
 /** Every operation of the spec, as Swagger UI shows it: method, path, operationId. */
@@ -41,34 +31,20 @@ const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
 );
 
 let dir: string;
-/**
- * Chromium's own temporary directory. It puts a Unix socket there, whose path may be at most 107
- * bytes: the TMPDIR of a test run in a nested worktree (.ci/run, scripts/test-node.sh) is too long,
- * so Chromium gets a short one directly under /tmp.
- */
-let chromiumTmp: string | undefined;
 let server: ServerProcess;
-let browser: Browser | undefined;
+let chromium: LaunchedChromium | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'api-tokens-docs-'));
   server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN });
-  // Without the browser every case fails, each with the line openReference throws; none is skipped.
-  if (existsSync(CHROMIUM)) {
-    chromiumTmp = mkdtempSync('/tmp/atc-');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [...CHROMIUM_FLAGS, `--host-resolver-rules=MAP ${INSECURE_NAME} 127.0.0.1`],
-      env: { ...process.env, TMPDIR: chromiumTmp },
-    });
-  }
+  // Without the browser every case fails, each with the line requireChromium throws; none is skipped.
+  chromium = await launchChromium([`--host-resolver-rules=MAP ${INSECURE_NAME} 127.0.0.1`]);
 }, PROCESS_TEST_TIMEOUT_MS);
 
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   await server?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  if (chromiumTmp !== undefined) rmSync(chromiumTmp, { recursive: true, force: true });
 });
 
 interface Visit {
@@ -81,10 +57,7 @@ interface Visit {
 
 /** Opens /docs in a fresh context, recording every request and every error, once the operations are drawn. */
 async function openReference(origin = server.baseUrl): Promise<Visit> {
-  if (browser === undefined) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
-  }
-  const context = await browser.newContext();
+  const context = await requireChromium(chromium).newContext();
   const page = await context.newPage();
   const visit: Visit = { page, requests: [], errors: [] };
   page.on('request', (request) => visit.requests.push(request.url()));
