@@ -205,7 +205,15 @@ async function restartUnderLoad(
   }
 
   // What the operator reads: the outage once on each replica, begun with its cause and ended; each
-  // 503 a warning; no error and no "background work failed".
+  // 503 a warning; no error and no "background work failed". The end is told once the store has
+  // answered a probe after a quiet interval, which may come after the load has already recovered.
+  const endedOn = (index: number) =>
+    logEntries(replicas[index] as ServerProcess, logFrom[index] as number).filter((entry) =>
+      /^token store available again after/.test(entry.msg),
+    ).length;
+  for (const index of replicas.keys()) {
+    await expect.poll(() => endedOn(index), { timeout: PROCESS_EVENT_BOUND_MS }).toBeGreaterThan(0);
+  }
   for (const [index, replica] of replicas.entries()) {
     const entries = logEntries(replica, logFrom[index] as number);
     const began = entries.filter((entry) => /^token store unavailable \(/.test(entry.msg));
