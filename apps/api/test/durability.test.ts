@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from './process.js';
+import { callServer, PROCESS_TEST_TIMEOUT_MS, type ServerProcess, startServer } from './process.js';
 
 const ADMIN = 'xaat-durabilityAdminSecret01234567890123456789014Oi0Oi';
 const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/g;
@@ -33,18 +33,9 @@ async function start(env: Record<string, string> = {}) {
   return server;
 }
 
-async function call(server: ServerProcess, method: string, path: string, secret: string, body?: unknown) {
-  const response = await fetch(`${server.baseUrl}/v2${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${secret}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
-}
+/** Calls the API (under /v2) of a server process. */
+const call = (server: ServerProcess, method: string, path: string, secret: string, body?: unknown) =>
+  callServer(server, method, `/v2${path}`, secret, body);
 
 /** Every row complete: the schema's integrity, parsable capabilities, a 32-byte digest. */
 function expectNoHalfWrittenRows() {

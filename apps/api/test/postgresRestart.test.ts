@@ -3,37 +3,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { pgSkipped } from './postgres.js';
 import { type PrivatePostgres, type ShutdownMode, startPrivatePostgres } from './privatePostgres.js';
 import {
+  type Answer,
+  callServer,
   PROCESS_EVENT_BOUND_MS,
   PROCESS_TEST_TIMEOUT_MS,
   type ServerProcess,
   startServer,
 } from './process.js';
 
+const call = callServer;
+
 const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/;
-
-interface Answer {
-  status: number;
-  retryAfter: string | null;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field
-  body: any;
-}
-
-async function call(server: ServerProcess, method: string, path: string, secret?: string, body?: unknown) {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: {
-      ...(secret === undefined ? {} : { Authorization: `Bearer ${secret}` }),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    retryAfter: response.headers.get('retry-after'),
-    body: text === '' ? undefined : JSON.parse(text),
-  } satisfies Answer;
-}
 
 let cluster: PrivatePostgres;
 beforeAll(async () => {
@@ -82,7 +62,8 @@ async function readyzOfAll(replicas: ServerProcess[], status: number) {
       const answers = await Promise.all(replicas.map((replica) => call(replica, 'GET', '/readyz')));
       if (!answers.every((answer) => answer.status === status))
         throw new Error(`timeout: /readyz did not answer ${status} on every replica`);
-      for (const answer of answers) if (status === 503) expect(answer.retryAfter).toMatch(/^\d+$/);
+      for (const answer of answers)
+        if (status === 503) expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
     },
     { timeout: PROCESS_EVENT_BOUND_MS, interval: 50 },
   );
@@ -112,7 +93,7 @@ function startLoad(replicas: ServerProcess[], admin: string) {
   let running = true;
   const see = (what: string, answer: Answer) => {
     statuses.set(`${what} ${answer.status}`, (statuses.get(`${what} ${answer.status}`) ?? 0) + 1);
-    if (answer.status === 503 && !/^\d+$/.test(answer.retryAfter ?? ''))
+    if (answer.status === 503 && !/^\d+$/.test(answer.headers.get('retry-after') ?? ''))
       unexplained.push(`${what}: 503 without Retry-After`);
   };
   const worker = async () => {

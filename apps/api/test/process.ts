@@ -33,6 +33,38 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** A server's answer: status, headers and the JSON body (undefined when empty). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field
+  body: any;
+}
+
+/** Calls a server process as a client would: `secret` as the bearer token, `body` as JSON. */
+export async function callServer(
+  server: Pick<ServerProcess, 'baseUrl'>,
+  method: string,
+  path: string,
+  secret?: string,
+  body?: unknown,
+): Promise<Answer> {
+  const response = await fetch(`${server.baseUrl}${path}`, {
+    method,
+    headers: {
+      ...(secret === undefined ? {} : { Authorization: `Bearer ${secret}` }),
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === '' ? undefined : JSON.parse(text),
+  };
+}
+
 export interface SpawnOptions {
   /** Modules to preload with `node --import`, e.g. test fixtures that fault the server. */
   preload?: string[];

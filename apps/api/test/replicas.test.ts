@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, pgSkipped, pgTestUrl, type TestDatabase } from './postgres.js';
 import {
+  callServer,
   PROCESS_EVENT_BOUND_MS,
   PROCESS_TEST_TIMEOUT_MS,
   runServerExpectingExit,
@@ -11,37 +12,9 @@ import {
 } from './process.js';
 import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
 
+const call = callServer;
+
 const SECRET = /xaat-[0-9A-Za-z]{49}|xaat-[A-Za-z0-9_-]{43}/;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field
-  body: any;
-}
-
-async function call(
-  server: ServerProcess,
-  method: string,
-  path: string,
-  secret?: string,
-  body?: unknown,
-): Promise<Answer> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: {
-      ...(secret === undefined ? {} : { Authorization: `Bearer ${secret}` }),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text === '' ? undefined : JSON.parse(text),
-  };
-}
 
 const running: ServerProcess[] = [];
 const databases: TestDatabase[] = [];
