@@ -47,7 +47,17 @@ async function startTokenServer(env: Record<string, string> = {}): Promise<Token
     dir,
     baseUrl,
     async create(body) {
-      return (await createApiToken({ client: admin, body, throwOnError: true })).data;
+      // The admin's requests count against RATE_LIMIT_PER_TOKEN_PER_SEC like any token's: past it the
+      // server answers 429, and this waits as Retry-After says, as a client would (a few times at most).
+      for (let attempt = 1; ; attempt++) {
+        const { data, error, response } = await createApiToken({ client: admin, body });
+        if (data !== undefined) return data;
+        if (response.status !== 429 || attempt === 5) {
+          throw new Error(`create: HTTP ${response.status} ${JSON.stringify(error)}`);
+        }
+        const seconds = Number(response.headers.get('retry-after'));
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      }
     },
     async revoke(id) {
       await deleteApiToken({ client: admin, path: { id }, throwOnError: true });
@@ -517,18 +527,23 @@ describe('requireToken with a rate-limited token service', () => {
     const user = await limited.create({ name: 'user' });
     const guarded = await startConsumer({ baseUrl: limited.baseUrl, serviceToken: limitedService.token });
     try {
-      // Ten at once: at most two verifications fit in the second they arrive in.
+      // Ten at once: at most two verifications fit in the second they arrive in. The user's token
+      // has a limit of its own, which its verifications spend too, and whose second may begin a
+      // little later than the service token's: a verification in between finds the user over it (429).
       const answers = await Promise.all(
         Array.from({ length: 10 }, () => call(guarded, 'GET', '/any', `Bearer ${user.token}`)),
       );
       const refused = answers.filter((answer) => answer.status === 503);
       expect(refused.length).toBeGreaterThan(0);
-      expect(answers.every((answer) => answer.status === 200 || answer.status === 503)).toBe(true);
+      expect(answers.filter((answer) => ![200, 429, 503].includes(answer.status))).toEqual([]);
       for (const answer of refused) {
         expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
         expect(answer.body.message).toMatch(/the token service answered HTTP 429/);
       }
-      expect(guarded.handled()).toBe(answers.length - refused.length);
+      for (const answer of answers.filter(({ status }) => status === 429)) {
+        expect(answer.body.message).toMatch(/^too many requests with this token: retry after \d+ s$/);
+      }
+      expect(guarded.handled()).toBe(answers.filter(({ status }) => status === 200).length);
     } finally {
       await guarded.close();
     }
