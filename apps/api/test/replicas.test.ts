@@ -217,15 +217,27 @@ describe.skipIf(pgSkipped)('replicas on one PostgreSQL database', () => {
         expect(fourth.status).toBe(429);
         expect(fourth.headers.get('retry-after')).toMatch(/^\d+$/);
         // Requests per token: 12 at once, 6 on each replica, against 4 a second in all. Were the
-        // counts per replica, 8 would pass; a second boundary falling among them lets 8 pass at
-        // most even when shared, so more than 4 refused shows the count is the replicas' together.
-        const answers = await Promise.all(
-          Array.from({ length: 12 }, (_, i) =>
-            call(i % 2 === 0 ? first : second, 'GET', '/v2/tokens?limit=1', secret),
-          ),
-        );
-        const refused = answers.filter((answer) => answer.status === 429).length;
-        expect(answers.filter((answer) => answer.status === 200).length + refused).toBe(12);
+        // counts per replica, 8 would pass (4 refused) whenever the burst fits in one second, and
+        // more across a second boundary; shared, 4 pass (8 refused) unless a boundary falls among
+        // them, which can let 8 pass. So more than 4 refused shows the count is the replicas'
+        // together; a burst that met a boundary is tried again once the limit's Retry-After is over.
+        let refused = 0;
+        for (let attempt = 1; attempt <= 3 && refused <= 4; attempt++) {
+          const answers = await Promise.all(
+            Array.from({ length: 12 }, (_, i) =>
+              call(i % 2 === 0 ? first : second, 'GET', '/v2/tokens?limit=1', secret),
+            ),
+          );
+          const limited = answers.filter((answer) => answer.status === 429);
+          refused = limited.length;
+          expect(answers.filter((answer) => answer.status === 200).length + refused).toBe(12);
+          if (refused > 4) break;
+          const retryAfter = Math.max(
+            1,
+            ...limited.map((answer) => Number(answer.headers.get('retry-after'))),
+          );
+          await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+        }
         expect(refused).toBeGreaterThan(4);
       },
       PROCESS_TEST_TIMEOUT_MS,
