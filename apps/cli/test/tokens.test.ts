@@ -239,11 +239,14 @@ describe('api-tokens tokens list and get', () => {
 
   it('--limit N answers the first N tokens, in order', async () => {
     await create(['--name', 'another']);
-    const all = await json<ApiToken[]>(['tokens', 'list']);
+    // The listing itself uses the admin token, whose apiLastUsed moves (once a minute at most) when
+    // the listings are slow enough to straddle that minute: the tokens are compared without it.
+    const listed = async (...args: string[]) =>
+      (await json<ApiToken[]>(['tokens', 'list', ...args])).map(({ apiLastUsed: _, ...token }) => token);
+    const all = await listed();
     expect(all.length).toBeGreaterThan(2);
-    const two = await json<ApiToken[]>(['tokens', 'list', '--limit', '2']);
-    expect(two).toEqual(all.slice(0, 2));
-    expect(await json<ApiToken[]>(['tokens', 'list', '--limit', '1000'])).toEqual(all);
+    expect(await listed('--limit', '2')).toEqual(all.slice(0, 2));
+    expect(await listed('--limit', '1000')).toEqual(all);
     expect((await cli(['tokens', 'list', '--limit', '0'])).code).toBe(2);
   });
 
