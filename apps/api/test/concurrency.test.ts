@@ -152,6 +152,7 @@ describe('two processes writing one database at once', () => {
 const STARTING_SERVER = `
 import { createInterface } from 'node:readline';
 const { SqliteTokenStore } = await import(process.env.STORE);
+const { bootstrapOnce } = await import(process.env.BOOTSTRAP);
 const go = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 console.log('ready');
 await go.next();
@@ -162,20 +163,25 @@ const token = {
   id: process.env.NAME, name: process.env.NAME, description: '', expiresAt: null, createdAt: new Date(0),
   datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {},
 };
-const bootstrapped = await store.insertFirst(token, Buffer.alloc(32, process.env.NAME));
+const bootstrapped = await store.writeOnce(
+  bootstrapOnce({ token, secretDigest: Buffer.alloc(32, process.env.NAME), now: new Date(0) }),
+);
 console.log(JSON.stringify({ migrationsApplied: store.migrationsApplied, bootstrapped }));
 await store.close();
 `;
 
 describe('two servers starting together on a new database', () => {
   // The built store, as the server processes run it (build first: see the working rules).
-  const builtStore = pathToFileURL(fileURLToPath(new URL('../dist/store/sqlite.js', import.meta.url))).href;
+  const built = (path: string) =>
+    pathToFileURL(fileURLToPath(new URL(`../dist/${path}`, import.meta.url))).href;
+  const builtStore = built('store/sqlite.js');
+  const builtBootstrap = built('tokens/bootstrap.js');
 
   it('migrate it once and bootstrap it once, neither failing', async () => {
     for (let round = 0; round < 5; round++) {
       const path = join(dir, `round-${round}.db`);
       const servers = ['a', 'b'].map((name) =>
-        run(STARTING_SERVER, { STORE: builtStore, DB: path, NAME: name }),
+        run(STARTING_SERVER, { STORE: builtStore, BOOTSTRAP: builtBootstrap, DB: path, NAME: name }),
       );
       for (const server of servers) expect(await server.nextLine()).toBe('ready');
       // Both open at once, and migrate; then both bootstrap at once.

@@ -31,6 +31,16 @@ export interface SqlStoreOptions extends StoreOptions {
   expiredRowsReadPerPage?: number;
 }
 
+/**
+ * What reads count as live, as a SQL filter at the `now` they are given (`now`: its placeholder in
+ * the dialect): tokens/expiry.ts's isLive, applied, never decided here; the contract suite pins the
+ * two together to the millisecond.
+ */
+export const liveAt = (now: string) => `(expires_at IS NULL OR expires_at > ${now})`;
+
+/** What the purge deletes: rows that expired before `cutoff` (its placeholder), the end of their retention. */
+export const expiredBefore = (cutoff: string) => `expires_at IS NOT NULL AND expires_at < ${cutoff}`;
+
 /** The token columns every store's schema has, in the order rows are read. */
 export const TOKEN_COLUMNS =
   'id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at';

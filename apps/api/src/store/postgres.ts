@@ -4,7 +4,9 @@ import { type AuditEventRow, auditRow } from './auditRows.js';
 import {
   auditPage,
   BaseTokenStore,
+  expiredBefore,
   listPage,
+  liveAt,
   type PendingInsert,
   PURGE_BATCH_SIZE,
   type SqlStoreOptions,
@@ -25,10 +27,12 @@ import {
   type ListPosition,
   type LockedWrite,
   type MergingEvent,
+  type OnceWrite,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
   type TokenUse,
+  type Writes,
 } from './store.js';
 
 export interface PostgresStoreOptions extends SqlStoreOptions {
@@ -49,8 +53,14 @@ const MIGRATION_LOCK_KEY = '5710170513';
 /** Deadlocks and serialization failures are retried this many times before the store gives up. */
 const TRANSACTION_ATTEMPTS = 3;
 
-/** What reads count as live: tokens/expiry.ts's predicate, as SQL, `now` being $2. */
-const LIVE = '(expires_at IS NULL OR expires_at > $2)';
+/** What reads count as live (see base.ts), `now` being $2. */
+const LIVE = liveAt('$2');
+
+/**
+ * The advisory locks of OnceWrite take this as their first key and a hash of the fact as their
+ * second (a key space apart from the migrations' one-key lock): an arbitrary constant of this service's.
+ */
+const FACT_LOCK_SPACE = 571017;
 
 const isRetryable = (err: unknown) => {
   const code = (err as { code?: unknown } | null)?.code;
@@ -223,6 +233,27 @@ async function insertEvents(
   );
 }
 
+/** Writes what a rule decided, within the caller's transaction; the event before the token, whose insert locks the position counter last. */
+async function applyWrites(client: pg.PoolClient, writes: Writes): Promise<void> {
+  if (writes.replace !== undefined) {
+    const { id, expiresAt, replacedBy } = writes.replace;
+    await client.query('UPDATE tokens SET expires_at = $2, replaced_by = $3 WHERE id = $1', [
+      id,
+      expiresAt,
+      replacedBy,
+    ]);
+  }
+  if (writes.delete !== undefined) await client.query('DELETE FROM tokens WHERE id = $1', [writes.delete]);
+  if (writes.mark !== undefined) {
+    await client.query('INSERT INTO meta (key, value) VALUES ($1, $2)', [
+      writes.mark.fact,
+      writes.mark.at.toISOString(),
+    ]);
+  }
+  if (writes.event !== undefined) await insertEvents(client, [writes.event]);
+  if (writes.insert !== undefined) await insertRows(client, [writes.insert]);
+}
+
 export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   readonly #pool: pg.Pool;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
@@ -374,27 +405,6 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     return outcomes;
   }
 
-  /**
-   * Once per database: the `bootstrapped` fact is inserted first, and a replica starting at the same
-   * moment waits on that key until this transaction ends, then finds it there.
-   */
-  insertFirst(token: TokenRecord, secretDigest: Buffer, event?: AuditEvent): Promise<boolean> {
-    return this.#transaction(async (client) => {
-      const marked = await client.query(
-        `INSERT INTO meta (key, value) VALUES ('bootstrapped', $1)
-         ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [new Date().toISOString()],
-      );
-      if (marked.rowCount === 0) return false;
-      // Tokens stored without a bootstrap (by a tool, say) count as having had tokens.
-      const existing = await client.query('SELECT 1 FROM tokens LIMIT 1');
-      if (existing.rowCount !== 0) return false;
-      await insertEvents(client, [event]);
-      await insertRows(client, [{ token, secretDigest }]);
-      return true;
-    });
-  }
-
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {
     const found = await this.#query<TokenRow>(
       `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_digest = $1`,
@@ -445,18 +455,29 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
         [[...new Set(change.lock)]],
       );
       const { outcome, writes } = change.decide(new Map(found.rows.map((row) => [row.id, toRecord(row)])));
-      if (writes?.replace !== undefined) {
-        const { id, expiresAt, replacedBy } = writes.replace;
-        await client.query('UPDATE tokens SET expires_at = $2, replaced_by = $3 WHERE id = $1', [
-          id,
-          expiresAt,
-          replacedBy,
-        ]);
-      }
-      if (writes?.delete !== undefined)
-        await client.query('DELETE FROM tokens WHERE id = $1', [writes.delete]);
-      if (writes?.event !== undefined) await insertEvents(client, [writes.event]);
-      if (writes?.insert !== undefined) await insertRows(client, [writes.insert]);
+      if (writes !== undefined) await applyWrites(client, writes);
+      return outcome;
+    });
+  }
+
+  /**
+   * Under a transaction-scoped advisory lock on the fact, which every other OnceWrite of it waits
+   * for, in any replica; the history is read after the lock is granted, so a write that waited
+   * sees what the one before it committed.
+   */
+  writeOnce<Outcome>(change: OnceWrite<Outcome>): Promise<Outcome> {
+    return this.#transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FACT_LOCK_SPACE, change.fact]);
+      const found = await client.query<{ marked: boolean; has_tokens: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM meta WHERE key = $1) AS marked, EXISTS (SELECT 1 FROM tokens) AS has_tokens`,
+        [change.fact],
+      );
+      const history = found.rows[0];
+      const { outcome, writes } = change.decide({
+        marked: history?.marked === true,
+        hasTokens: history?.has_tokens === true,
+      });
+      if (writes !== undefined) await applyWrites(client, writes);
       return outcome;
     });
   }
@@ -536,7 +557,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   protected async purgeTokenBatch(cutoff: Date): Promise<number> {
     const deleted = await this.#query(
       `DELETE FROM tokens WHERE id IN
-         (SELECT id FROM tokens WHERE expires_at IS NOT NULL AND expires_at < $1
+         (SELECT id FROM tokens WHERE ${expiredBefore('$1')}
           LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [cutoff, PURGE_BATCH_SIZE],
     );

@@ -168,7 +168,7 @@ describe('background checkpoints', () => {
   });
 });
 
-describe('insertFirst', () => {
+describe('bootstrap', () => {
   it('counts a store with tokens from before the bootstrap record as bootstrapped', async () => {
     const path = join(dir, 'tokens.db');
     const db = new Database(path);

@@ -6,7 +6,9 @@ import { type AuditEventRow, auditRow } from './auditRows.js';
 import {
   auditPage,
   BaseTokenStore,
+  expiredBefore,
   listPage,
+  liveAt,
   type PendingInsert,
   PURGE_BATCH_SIZE,
   type SqlStoreOptions,
@@ -19,13 +21,13 @@ import { Checkpointer } from './checkpointer.js';
 import { claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
 import {
-  type AuditEvent,
   type AuditPage,
   type AuditQuery,
   type ListPage,
   type ListPosition,
   type LockedWrite,
   type MergingEvent,
+  type OnceWrite,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
@@ -33,8 +35,8 @@ import {
   type Writes,
 } from './store.js';
 
-/** What reads count as live: tokens/expiry.ts's predicate, as SQL, so that a page reads only live rows. */
-const LIVE = '(expires_at IS NULL OR expires_at > @now)';
+/** What reads count as live (see base.ts), `now` being @now. */
+const LIVE = liveAt('@now');
 
 const toRow = (token: TokenRecord, secretDigest: Buffer) => ({
   id: token.id,
@@ -149,7 +151,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   readonly #statements;
   readonly #write: (change: LockedWrite<unknown>) => unknown;
   readonly #insertAll: (batch: readonly PendingInsert[]) => unknown[];
-  readonly #insertFirst: (row: ReturnType<typeof toRow>, event: AuditEvent | undefined) => boolean;
+  readonly #writeOnce: (change: OnceWrite<unknown>) => unknown;
   readonly #recordRefusals: (refusals: readonly MergingEvent[]) => void;
   readonly #purgeAuditBatch: (cutoff: number) => number;
   readonly #checkpointer: Checkpointer | undefined;
@@ -217,7 +219,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       ),
       purge: db.prepare<{ cutoff: number; batch: number }>(
         `DELETE FROM tokens WHERE seq IN
-           (SELECT seq FROM tokens WHERE expires_at IS NOT NULL AND expires_at < @cutoff LIMIT @batch)`,
+           (SELECT seq FROM tokens WHERE ${expiredBefore('@cutoff')} LIMIT @batch)`,
       ),
       delete: db.prepare<[string]>('DELETE FROM tokens WHERE id = ?'),
       replace: db.prepare<{ id: string; expiresAt: number | null; replacedBy: string }>(
@@ -264,8 +266,9 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
         `DELETE FROM audit_events WHERE seq IN
            (SELECT seq FROM audit_events WHERE time < @cutoff LIMIT @batch)`,
       ),
-      isBootstrapped: db.prepare<[], { key: string }>("SELECT key FROM meta WHERE key = 'bootstrapped'"),
-      markBootstrapped: db.prepare<[string]>("INSERT INTO meta (key, value) VALUES ('bootstrapped', ?)"),
+      isMarked: db.prepare<[string], { key: string }>('SELECT key FROM meta WHERE key = ?'),
+      mark: db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?)'),
+      anyToken: db.prepare<[], { found: number }>('SELECT 1 AS found FROM tokens LIMIT 1'),
     };
 
     const statements = this.#statements;
@@ -282,6 +285,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       if (writes.insert !== undefined)
         statements.insert.run(toRow(writes.insert.token, writes.insert.secretDigest));
       if (writes.event !== undefined) statements.insertEvent.run(auditRow(writes.event));
+      if (writes.mark !== undefined) statements.mark.run(writes.mark.fact, writes.mark.at.toISOString());
     };
     // Every write transaction is IMMEDIATE: it takes the write lock before its first read, so what
     // it reads cannot change before it commits. A DEFERRED one reads first, and if another process
@@ -304,13 +308,14 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
         return 'inserted';
       }),
     ).immediate;
-    this.#insertFirst = db.transaction((row: ReturnType<typeof toRow>, event: AuditEvent | undefined) => {
-      if (statements.isBootstrapped.get() !== undefined || (statements.count.get()?.count ?? 0) > 0)
-        return false;
-      statements.insert.run(row);
-      if (event !== undefined) statements.insertEvent.run(auditRow(event));
-      statements.markBootstrapped.run(new Date().toISOString());
-      return true;
+    // The write lock is the fact's lock: no other write, in any process, comes between the read and the write.
+    this.#writeOnce = db.transaction((change: OnceWrite<unknown>) => {
+      const { outcome, writes } = change.decide({
+        marked: statements.isMarked.get(change.fact) !== undefined,
+        hasTokens: statements.anyToken.get() !== undefined,
+      });
+      if (writes !== undefined) apply(writes);
+      return outcome;
     }).immediate;
     this.#recordRefusals = db.transaction((refusals: readonly MergingEvent[]) => {
       for (const { event, mergeKey } of refusals) statements.mergeRefusal.run(auditRow(event, mergeKey));
@@ -347,10 +352,6 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     return guarded(() => this.#insertAll(batch));
   }
 
-  async insertFirst(token: TokenRecord, secretDigest: Buffer, event?: AuditEvent): Promise<boolean> {
-    return guarded(() => this.#insertFirst(toRow(token, secretDigest), event));
-  }
-
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {
     const row = guarded(() => this.#statements.findByDigest.get(secretDigest));
     return row === undefined ? undefined : toRecord(row);
@@ -375,6 +376,10 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
 
   async write<Outcome>(change: LockedWrite<Outcome>): Promise<Outcome> {
     return guarded(() => this.#write(change as LockedWrite<unknown>) as Outcome);
+  }
+
+  async writeOnce<Outcome>(change: OnceWrite<Outcome>): Promise<Outcome> {
+    return guarded(() => this.#writeOnce(change as OnceWrite<unknown>) as Outcome);
   }
 
   async recordRefusals(refusals: readonly MergingEvent[]): Promise<void> {

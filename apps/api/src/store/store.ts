@@ -87,6 +87,8 @@ export interface Writes {
   delete?: string;
   insert?: { token: TokenRecord; secretDigest: Buffer };
   event?: AuditEvent;
+  /** Records, for the life of the store, that `fact` happened (see OnceWrite); `at` is kept beside it for an operator. */
+  mark?: { fact: string; at: Date };
 }
 
 /** What a rule answers, and what it writes (nothing when left out). */
@@ -103,6 +105,25 @@ export interface Decision<Outcome> {
 export interface LockedWrite<Outcome> {
   lock: readonly string[];
   decide(locked: LockedTokens): Decision<Outcome>;
+}
+
+/** The store's past as a once-in-its-life rule needs it, read under OnceWrite's lock. */
+export interface StoreHistory {
+  /** Whether a write marked the fact (Writes.mark) before, in the life of the store. */
+  marked: boolean;
+  /** Whether any token is stored, expired or not. */
+  hasTokens: boolean;
+}
+
+/**
+ * A write a rule decides on from the store's history, for what may happen once in the life of a
+ * store (the bootstrap): the store takes a lock that every other OnceWrite of the same `fact` waits
+ * for, in any process, reads the history under it, calls `decide` with it, synchronously and
+ * once, writes what it decided and commits, all in one transaction. The store decides nothing itself.
+ */
+export interface OnceWrite<Outcome> {
+  fact: string;
+  decide(history: StoreHistory): Decision<Outcome>;
 }
 
 /**
@@ -151,7 +172,10 @@ export interface AuditPage {
 
 /**
  * Every read takes `now` and sees only live tokens (never expired at `now`), so expiry takes effect
- * to the millisecond whenever the background purge of long-expired rows runs. Writes are durable
+ * to the millisecond whenever the background purge of long-expired rows runs. What "live" means is
+ * the rules' (tokens/expiry.ts); a store only applies it as a filter, written once (base.ts's
+ * `liveAt`), at the `now` it is given. Likewise the interval of recordUses and the merge key of
+ * recordRefusals come from the rules: the SQL applies them and decides nothing. Writes are durable
  * before they resolve.
  */
 export interface TokenStore {
@@ -166,12 +190,6 @@ export interface TokenStore {
     check?: InsertCheck<Refusal>,
     event?: AuditEvent,
   ): Promise<'inserted' | Refusal>;
-  /**
-   * Stores the bootstrap token, once in the life of the store: false when the store has ever had
-   * tokens, even if all were deleted since, so a revoked bootstrap secret never comes back. `event`
-   * as for insert.
-   */
-  insertFirst(token: TokenRecord, secretDigest: Buffer, event?: AuditEvent): Promise<boolean>;
   /** The token whose secret has this digest, expired or not: the caller decides what expiry means. */
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
   findById(id: string, now: Date): Promise<TokenRecord | undefined>;
@@ -183,6 +201,8 @@ export interface TokenStore {
   list(options: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage>;
   /** Runs a write a rule decides on from rows locked for it (see LockedWrite); resolves with the rule's outcome. */
   write<Outcome>(change: LockedWrite<Outcome>): Promise<Outcome>;
+  /** Runs a write a rule decides on from the store's history, under a lock on its fact (see OnceWrite). */
+  writeOnce<Outcome>(change: OnceWrite<Outcome>): Promise<Outcome>;
   /**
    * Records each use as its token's last, in one transaction, unless the token's recorded last use
    * is less than `minIntervalMs` before it: a conditional update, so that processes recording uses

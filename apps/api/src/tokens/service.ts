@@ -4,6 +4,7 @@ import type { AuditEvent, Provenance, TokenRecord } from '../model.js';
 import type { AuditPage, AuditQuery, ListPosition, TokenStore } from '../store/store.js';
 import { auditEvent, grantsOf, tokenRef } from './audit.js';
 import { AuthCache, DEFAULT_AUTH_CACHE_SIZE } from './authCache.js';
+import { bootstrapOnce } from './bootstrap.js';
 import {
   allCapabilities,
   assertGrantable,
@@ -413,7 +414,9 @@ export class TokenService {
       target: tokenRef(token),
       details: { ...grantsOf(token), secret: secret === undefined ? 'generated' : 'BOOTSTRAP_TOKEN' },
     });
-    const inserted = await this.#store.insertFirst(token, digestSecret(value), event);
+    const inserted = await this.#store.writeOnce(
+      bootstrapOnce({ token, secretDigest: digestSecret(value), now: this.#clock(), event }),
+    );
     // A chosen secret (BOOTSTRAP_TOKEN, here or on the replica that stored it first) may have been
     // tried, and remembered as unknown, before it was stored.
     this.#unknown.clear();
