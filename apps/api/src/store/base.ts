@@ -5,10 +5,12 @@ import { BackgroundPurge } from './backgroundPurge.js';
 import {
   type AuditEvent,
   type AuditPage,
+  type AuditQuery,
   DEFAULT_AUDIT_RETENTION_MS,
   DEFAULT_EXPIRED_TOKEN_RETENTION_MS,
   type InsertCheck,
   type ListPage,
+  type ListPosition,
   type StoreOptions,
   StoreUnavailableError,
   type TokenRecord,
@@ -78,15 +80,39 @@ export const toRecord = (row: TokenRow): TokenRecord => ({
   replacedBy: row.replaced_by,
 });
 
-/** How many rows a page reads at most: one more than asked for tells whether another page follows. */
-export const scanSize = (limit: number, expiredRowsReadPerPage: number) => limit + 1 + expiredRowsReadPerPage;
+/** A token row and its place in the listing order (a bigint, as text, from PostgreSQL). */
+export type PositionedRow = TokenRow & { position: number | string };
+
+/** What a page of the listing reads, in one snapshot: see BaseTokenStore.scanTokens. */
+export interface TokenScan {
+  now: Date;
+  /** Rows after this position; 0 from the start (positions start at 1). */
+  after: number;
+  /** How many rows to read at most, live or not. */
+  scan: number;
+  /** How many live rows to answer at most. */
+  limit: number;
+}
+
+/** An audit row and its place in the trail (a bigint, as text, from PostgreSQL). */
+export type SequencedAuditRow = Omit<AuditEventRow, 'time'> & { time: number | string; seq: number | string };
+
+/** An AuditQuery as a statement takes it: each filter null when absent, times as Unix ms, one row more than the page. */
+export interface AuditFilter {
+  after: number | null;
+  type: string | null;
+  tokenId: string | null;
+  since: number | null;
+  until: number | null;
+  limit: number;
+}
 
 /**
  * A page from the live rows of a bounded scan (up to `limit` + 1 of them, in order) and the
  * position of the first row past the scan, if any.
  */
-export function listPage(
-  rows: readonly (TokenRow & { position: number | string })[],
+function listPage(
+  rows: readonly PositionedRow[],
   limit: number,
   following: number | string | undefined,
 ): ListPage {
@@ -99,10 +125,7 @@ export function listPage(
 }
 
 /** A page of the audit trail from up to `limit` + 1 rows, newest first. */
-export function auditPage(
-  rows: readonly (Omit<AuditEventRow, 'time'> & { time: number | string; seq: number | string })[],
-  limit: number,
-): AuditPage {
+function auditPage(rows: readonly SequencedAuditRow[], limit: number): AuditPage {
   const events = rows.slice(0, limit);
   const last = events.at(-1);
   return {
@@ -135,7 +158,7 @@ export abstract class BaseTokenStore {
   readonly #auditRetentionMs: number;
   readonly #purgeEveryMs: number;
   readonly #onBackgroundError: (err: Error) => void;
-  protected readonly expiredRowsReadPerPage: number;
+  readonly #expiredRowsReadPerPage: number;
   #backgroundPurge: BackgroundPurge | undefined;
   #pending: Queued[] = [];
   /** Group commits in progress, which close() waits for. */
@@ -147,7 +170,7 @@ export abstract class BaseTokenStore {
     this.#auditRetentionMs = options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
     this.#purgeEveryMs = options.purgeEveryMs ?? DEFAULT_PURGE_EVERY_MS;
     this.#onBackgroundError = options.onBackgroundError ?? (() => {});
-    this.expiredRowsReadPerPage = options.expiredRowsReadPerPage ?? DEFAULT_EXPIRED_ROWS_READ_PER_PAGE;
+    this.#expiredRowsReadPerPage = options.expiredRowsReadPerPage ?? DEFAULT_EXPIRED_ROWS_READ_PER_PAGE;
   }
 
   /** Commits a batch of inserts in one transaction, each checked as its `check` says; one outcome per insert. */
@@ -158,6 +181,41 @@ export abstract class BaseTokenStore {
   protected abstract purgeAuditBatch(cutoff: Date): Promise<number>;
   /** Closes the connection (or pool), once nothing else runs on it. */
   protected abstract closeConnection(): Promise<void>;
+  /**
+   * In one snapshot: the live rows (up to `limit`, in order) among the `scan` rows after `after`,
+   * and the position of the first row past those `scan`, if any.
+   */
+  protected abstract scanTokens(
+    scan: TokenScan,
+  ): Promise<{ rows: readonly PositionedRow[]; following: number | string | undefined }>;
+  /** The audit rows that match `filter`, newest first, up to its limit. */
+  protected abstract auditRows(filter: AuditFilter): Promise<readonly SequencedAuditRow[]>;
+
+  /**
+   * A page reads at most `limit` + 1 live rows (one more tells whether another page follows) among
+   * a bounded number of expired ones, so that a stretch awaiting the purge cannot make one read unbounded.
+   */
+  async list({ now, limit, after }: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage> {
+    const { rows, following } = await this.scanTokens({
+      now,
+      after: after ?? 0,
+      scan: limit + 1 + this.#expiredRowsReadPerPage,
+      limit: limit + 1,
+    });
+    return listPage(rows, limit, following);
+  }
+
+  async listAuditEvents(query: AuditQuery): Promise<AuditPage> {
+    const rows = await this.auditRows({
+      after: query.after ?? null,
+      type: query.type ?? null,
+      tokenId: query.tokenId ?? null,
+      since: query.since?.getTime() ?? null,
+      until: query.until?.getTime() ?? null,
+      limit: query.limit + 1,
+    });
+    return auditPage(rows, query.limit);
+  }
 
   /** Starts the background purge; a store calls it last in opening, once nothing else can fail. */
   protected startBackgroundPurge(): void {

@@ -2,29 +2,26 @@
 import pg from 'pg';
 import { type AuditEventRow, auditRow } from './auditRows.js';
 import {
-  auditPage,
+  type AuditFilter,
   BaseTokenStore,
   expiredBefore,
-  listPage,
   liveAt,
   type PendingInsert,
+  type PositionedRow,
   PURGE_BATCH_SIZE,
+  type SequencedAuditRow,
   type SqlStoreOptions,
-  scanSize,
   TOKEN_COLUMNS,
   type TokenRow,
+  type TokenScan,
   toRecord,
 } from './base.js';
 import { isMissingDatabase, toStoreError, unavailableReason } from './postgresErrors.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import {
   type AuditEvent,
-  type AuditPage,
-  type AuditQuery,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_POOL_SIZE,
-  type ListPage,
-  type ListPosition,
   type LockedWrite,
   type MergingEvent,
   type OnceWrite,
@@ -428,8 +425,8 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
    * more than asked for tells whether another page follows) and, marked `following`, the first row
    * past the scan, from which the next page starts when this one stopped short.
    */
-  async list({ now, limit, after }: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage> {
-    const found = await this.#query<TokenRow & { position: string; following: boolean }>(
+  protected async scanTokens({ now, after, scan, limit }: TokenScan) {
+    const found = await this.#query<PositionedRow & { following: boolean }>(
       `(SELECT false AS following, position, ${TOKEN_COLUMNS}
           FROM (SELECT position, ${TOKEN_COLUMNS} FROM tokens WHERE position > $1 ORDER BY position LIMIT $3) AS scanned
          WHERE ${LIVE}
@@ -437,10 +434,12 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
        UNION ALL
        (SELECT true, position, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
           FROM tokens WHERE position > $1 ORDER BY position OFFSET $3 LIMIT 1)`,
-      [after ?? 0, now, scanSize(limit, this.expiredRowsReadPerPage), limit + 1],
+      [after, now, scan, limit],
     );
-    const rows = found.rows.filter((row) => !row.following);
-    return listPage(rows, limit, found.rows.find((row) => row.following)?.position);
+    return {
+      rows: found.rows.filter((row) => !row.following),
+      following: found.rows.find((row) => row.following)?.position,
+    };
   }
 
   /**
@@ -507,7 +506,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
    * committing late behind a walk in progress may be missed by that walk; the trail is for reading,
    * and a new walk sees it.)
    */
-  async listAuditEvents(query: AuditQuery): Promise<AuditPage> {
+  protected async auditRows(filter: AuditFilter): Promise<SequencedAuditRow[]> {
     const found = await this.#query<AuditEventRow & { seq: string }>(
       `SELECT seq, ${AUDIT_COLUMNS} FROM audit_events
        WHERE ($1::bigint IS NULL OR seq < $1)
@@ -516,16 +515,9 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
          AND ($4::bigint IS NULL OR time >= $4)
          AND ($5::bigint IS NULL OR time < $5)
        ORDER BY seq DESC LIMIT $6`,
-      [
-        query.after ?? null,
-        query.type ?? null,
-        query.tokenId ?? null,
-        query.since?.getTime() ?? null,
-        query.until?.getTime() ?? null,
-        query.limit + 1,
-      ],
+      [filter.after, filter.type, filter.tokenId, filter.since, filter.until, filter.limit],
     );
-    return auditPage(found.rows, query.limit);
+    return found.rows;
   }
 
   /**

@@ -4,27 +4,24 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type AuditEventRow, auditRow } from './auditRows.js';
 import {
-  auditPage,
+  type AuditFilter,
   BaseTokenStore,
   expiredBefore,
-  listPage,
   liveAt,
   type PendingInsert,
+  type PositionedRow,
   PURGE_BATCH_SIZE,
+  type SequencedAuditRow,
   type SqlStoreOptions,
-  scanSize,
   TOKEN_COLUMNS,
   type TokenRow,
+  type TokenScan,
   toRecord,
 } from './base.js';
 import { Checkpointer } from './checkpointer.js';
 import { claimDatabase } from './claim.js';
 import { migrations } from './migrations.js';
 import {
-  type AuditPage,
-  type AuditQuery,
-  type ListPage,
-  type ListPosition,
   type LockedWrite,
   type MergingEvent,
   type OnceWrite,
@@ -156,7 +153,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   readonly #purgeAuditBatch: (cutoff: number) => number;
   readonly #checkpointer: Checkpointer | undefined;
   readonly #releaseClaim: () => void;
-  readonly #list: (options: { now: number; limit: number; after: number }) => ListPage;
+  readonly #scan: (scan: TokenScan) => { rows: PositionedRow[]; following: number | undefined };
   readonly #purgeBatch: (cutoff: number) => number;
   readonly #recordUses: (uses: readonly TokenUse[], minIntervalMs: number) => void;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
@@ -330,11 +327,10 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       for (const use of uses) statements.recordUse.run({ id: use.id, at: use.at.getTime(), minIntervalMs });
     }).immediate;
     // Read-only, so DEFERRED: one snapshot for both reads, so the next page starts where this one read to.
-    this.#list = db.transaction(({ now, limit, after }: { now: number; limit: number; after: number }) => {
-      const scan = scanSize(limit, this.expiredRowsReadPerPage);
-      const rows = statements.list.all({ now, after, scan, limit: limit + 1 });
-      return listPage(rows, limit, statements.firstAfterScan.get({ after, scan })?.seq);
-    });
+    this.#scan = db.transaction(({ now, after, scan, limit }: TokenScan) => ({
+      rows: statements.list.all({ now: now.getTime(), after, scan, limit }),
+      following: statements.firstAfterScan.get({ after, scan })?.seq,
+    }));
 
     // Last, once nothing else can fail: a store that failed to open must leave no worker running.
     if (path !== ':memory:' && checkpointEveryMs > 0) {
@@ -362,8 +358,8 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     return row === undefined ? undefined : toRecord(row);
   }
 
-  async list({ now, limit, after }: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage> {
-    return guarded(() => this.#list({ now: now.getTime(), limit, after: after ?? 0 })); // seq starts at 1
+  protected async scanTokens(scan: TokenScan) {
+    return guarded(() => this.#scan(scan));
   }
 
   protected async purgeTokenBatch(cutoff: Date): Promise<number> {
@@ -386,18 +382,8 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     if (refusals.length > 0) guarded(() => this.#recordRefusals(refusals));
   }
 
-  async listAuditEvents(query: AuditQuery): Promise<AuditPage> {
-    const rows = guarded(() =>
-      this.#statements.listEvents.all({
-        after: query.after ?? null,
-        type: query.type ?? null,
-        tokenId: query.tokenId ?? null,
-        since: query.since?.getTime() ?? null,
-        until: query.until?.getTime() ?? null,
-        limit: query.limit + 1,
-      }),
-    );
-    return auditPage(rows, query.limit);
+  protected async auditRows(filter: AuditFilter): Promise<SequencedAuditRow[]> {
+    return guarded(() => this.#statements.listEvents.all(filter));
   }
 
   async recordUses(uses: readonly TokenUse[], minIntervalMs: number): Promise<void> {
