@@ -443,24 +443,17 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
       it('writes a change event if and only if the change is made, in the same transaction', async () => {
         const store = await open();
         const issuer = await insert(store, at(DAY));
+        const issue = (token: TokenRecord) =>
+          ruled(store).insert(
+            token,
+            uniqueDigest(),
+            { id: issuer.id, now: NOW },
+            change('token.created', token),
+          );
         const created = tokenRecord('created', at(1000));
-        expect(
-          await ruled(store).insert(
-            created,
-            uniqueDigest(),
-            { id: issuer.id, now: NOW },
-            change('token.created', created),
-          ),
-        ).toBe('inserted');
+        expect(await issue(created)).toBe('inserted');
         const refused = tokenRecord('refused');
-        expect(
-          await ruled(store).insert(
-            refused,
-            uniqueDigest(),
-            { id: issuer.id, now: NOW },
-            change('token.created', refused),
-          ),
-        ).toEqual({ outlivesIssuer: at(DAY) });
+        expect(await issue(refused)).toEqual({ outlivesIssuer: at(DAY) });
         const request = regenerateRequest(created.id, issuer.id, {
           replacement: tokenRecord('replacement', at(1000)),
         });

@@ -115,11 +115,20 @@ describe('background checkpoints', () => {
     Promise.all(Array.from({ length: 200 }, (_, i) => store.insert(record(`t${i}`), Buffer.alloc(32, i))));
   const fileBytes = (path: string) => statSync(path).size;
 
-  it('copies the log into the database file off the request path, and stops on close', async () => {
+  /** Runs `test` with the worker threads started meanwhile (the checkpointer is one). */
+  async function countingWorkers(test: (workers: readonly unknown[]) => Promise<void>) {
     const workers: unknown[] = [];
     const started = (worker: unknown) => void workers.push(worker);
     process.on('worker', started);
     try {
+      await test(workers);
+    } finally {
+      process.off('worker', started);
+    }
+  }
+
+  it('copies the log into the database file off the request path, and stops on close', () =>
+    countingWorkers(async (workers) => {
       const path = join(dir, 'tokens.db');
       const store = new SqliteTokenStore(path, { checkpointEveryMs: 20 });
       const before = fileBytes(path);
@@ -128,18 +137,12 @@ describe('background checkpoints', () => {
       await store.close();
       // The thread that did it: what the test below finds missing when checkpoints are off.
       expect(workers).toHaveLength(1);
-    } finally {
-      process.off('worker', started);
-    }
-  });
+    }));
 
-  it('leaves the log to grow until the writer checkpoints when switched off', async () => {
+  it('leaves the log to grow until the writer checkpoints when switched off', () =>
     // The background checkpointer is a worker thread: switched off, none is ever started, so nothing
     // but the writer (at its threshold, far above this fill) copies the log into the file.
-    const workers: unknown[] = [];
-    const started = (worker: unknown) => void workers.push(worker);
-    process.on('worker', started);
-    try {
+    countingWorkers(async (workers) => {
       const path = join(dir, 'tokens.db');
       const store = new SqliteTokenStore(path, { checkpointEveryMs: 0 });
       const before = fileBytes(path);
@@ -147,10 +150,7 @@ describe('background checkpoints', () => {
       expect(fileBytes(path)).toBe(before);
       await store.close();
       expect(workers).toEqual([]);
-    } finally {
-      process.off('worker', started);
-    }
-  });
+    }));
 
   it('reports a checkpointer that cannot work, and the store goes on without it', async () => {
     const path = join(dir, 'tokens.db');
@@ -168,16 +168,27 @@ describe('background checkpoints', () => {
   });
 });
 
+/** A database file as an older server left it: the first `version` migrations, and these tokens (id, name, created_at), each its own digest. */
+function olderDatabase(
+  version: number,
+  tokens: readonly [id: string, name: string, createdAt: number][],
+): string {
+  const path = join(dir, 'tokens.db');
+  const db = new Database(path);
+  db.exec(migrations.slice(0, version).join(';\n'));
+  db.pragma(`user_version = ${version}`);
+  const insert = db.prepare(
+    "INSERT INTO tokens (id, name, description, created_at, dataset_capabilities, org_capabilities, secret_digest) VALUES (?, ?, '', ?, '{}', '{}', ?)",
+  );
+  for (const [index, [id, name, createdAt]] of tokens.entries())
+    insert.run(id, name, createdAt, Buffer.alloc(32, index + 1));
+  db.close();
+  return path;
+}
+
 describe('bootstrap', () => {
   it('counts a store with tokens from before the bootstrap record as bootstrapped', async () => {
-    const path = join(dir, 'tokens.db');
-    const db = new Database(path);
-    db.exec(migrations.slice(0, 2).join(';\n'));
-    db.pragma('user_version = 2');
-    db.prepare(
-      "INSERT INTO tokens (id, name, description, created_at, dataset_capabilities, org_capabilities, secret_digest) VALUES ('x', 'old', '', 0, '{}', '{}', zeroblob(32))",
-    ).run();
-    db.close();
+    const path = olderDatabase(2, [['x', 'old', 0]]);
     const store = new SqliteTokenStore(path);
     expect(await serviceOver(store).bootstrap()).toBeUndefined();
     await store.close();
@@ -186,21 +197,15 @@ describe('bootstrap', () => {
 
 describe('migration to commit-order listing', () => {
   it('keeps every row of an older database, listed in their creation order', async () => {
-    const path = join(dir, 'tokens.db');
-    const db = new Database(path);
-    db.exec(migrations.slice(0, 3).join(';\n'));
-    db.pragma('user_version = 3');
-    const insert = db.prepare(
-      "INSERT INTO tokens (id, name, description, created_at, dataset_capabilities, org_capabilities, secret_digest) VALUES (?, ?, '', ?, '{}', '{}', ?)",
-    );
-    insert.run('b', 'second', 20, Buffer.alloc(32, 2));
-    insert.run('a', 'first', 10, Buffer.alloc(32, 1));
-    insert.run('c', 'third', 30, Buffer.alloc(32, 3));
-    db.close();
+    const path = olderDatabase(3, [
+      ['b', 'second', 20],
+      ['a', 'first', 10],
+      ['c', 'third', 30],
+    ]);
     const store = new SqliteTokenStore(path);
     const listed = await store.list({ now: new Date(0), limit: 10 });
     expect(listed.tokens.map((entry) => entry.token.name)).toEqual(['first', 'second', 'third']);
-    expect(await store.findByDigest(Buffer.alloc(32, 2))).toMatchObject({ id: 'b', name: 'second' });
+    expect(await store.findByDigest(Buffer.alloc(32, 1))).toMatchObject({ id: 'b', name: 'second' });
     await store.close();
   });
 });

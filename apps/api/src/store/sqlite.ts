@@ -230,17 +230,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       // Reads the file (a small table), so a database that cannot be read answers unavailable.
       ping: db.prepare('SELECT count(*) FROM meta'),
       // Newest first; `after` is the last seq of the previous page.
-      listEvents: db.prepare<
-        {
-          after: number | null;
-          type: string | null;
-          tokenId: string | null;
-          since: number | null;
-          until: number | null;
-          limit: number;
-        },
-        AuditEventRow & { seq: number }
-      >(
+      listEvents: db.prepare<AuditFilter, AuditEventRow & { seq: number }>(
         `SELECT * FROM audit_events
          WHERE (@after IS NULL OR seq < @after)
            AND (@type IS NULL OR type = @type)
