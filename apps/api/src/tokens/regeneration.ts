@@ -1,6 +1,7 @@
 // Regenerate, at commit: a live token not yet regenerated is cut to its grace period, marked replaced, and its replacement stored.
 import type { AuditEvent, TokenRecord } from '../model.js';
 import type { LockedWrite } from '../store/store.js';
+import type { TokenError } from './errors.js';
 import { isLive } from './expiry.js';
 import { type Issuer, type IssuerRefusal, refuseIssuer } from './issuance.js';
 
@@ -16,7 +17,13 @@ export interface RegenerateRequest {
   event?: AuditEvent;
 }
 
-export type RegenerateOutcome = 'regenerated' | 'not_found' | 'already_regenerated' | IssuerRefusal;
+/** `refused`: the rule's own refusal, in its words, which the service throws as it is. */
+export type RegenerateOutcome =
+  | 'regenerated'
+  | 'not_found'
+  | 'already_regenerated'
+  | IssuerRefusal
+  | { refused: TokenError };
 
 /**
  * The token and its issuer, locked together: if the issuer is still live and does not expire

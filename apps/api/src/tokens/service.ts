@@ -386,6 +386,7 @@ export class TokenService {
     // The caller's expiry was cut (regenerated) since it was authenticated.
     if (isOutlivesIssuer(outcome)) throw outlivesCaller(expiry.field, outcome.outlivesIssuer);
     if (outcome === 'not_found') throw notFound(id);
+    if (typeof outcome === 'object' && 'refused' in outcome) throw outcome.refused;
     if (outcome === 'already_regenerated') {
       throw new TokenError(
         'conflict',
