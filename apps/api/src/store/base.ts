@@ -40,6 +40,15 @@ export interface SqlStoreOptions extends StoreOptions {
  */
 export const liveAt = (now: string) => `(expires_at IS NULL OR expires_at > ${now})`;
 
+/**
+ * Where a use at `at` is written as the token's last: its recorded last use is none, or at least
+ * `minInterval` older (placeholders or expressions of the dialect). tokens/usage.ts's "at most once
+ * a minute", interval and all, applied here too, so that processes sharing the database write a
+ * token's minute once.
+ */
+export const lastUseDue = (at: string, minInterval: string) =>
+  `(last_used_at IS NULL OR last_used_at <= ${at} - ${minInterval})`;
+
 /** What the purge deletes: rows that expired before `cutoff` (its placeholder), the end of their retention. */
 export const expiredBefore = (cutoff: string) => `expires_at IS NOT NULL AND expires_at < ${cutoff}`;
 

@@ -44,7 +44,7 @@ const ruled = (store: TokenStore) => ({
     )) === 'object',
   regenerate: (request: RegenerateRequest) => store.write(regeneration(request)),
   /** Whether the bootstrap token was stored. */
-  insertFirst: (token: TokenRecord, secretDigest: Buffer, event?: AuditEvent) =>
+  bootstrap: (token: TokenRecord, secretDigest: Buffer, event?: AuditEvent) =>
     store.writeOnce(bootstrapOnce({ token, secretDigest, now: NOW, event })),
   recordRefusals: (events: readonly AuditEvent[]) =>
     store.recordRefusals(events.map((event) => ({ event, mergeKey: refusalKey(event) }))),
@@ -487,13 +487,13 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
       it('writes the bootstrap event only with the bootstrap token', async () => {
         const store = await open();
         const first = tokenRecord('first');
-        expect(
-          await ruled(store).insertFirst(first, uniqueDigest(), change('token.bootstrapped', first)),
-        ).toBe(true);
+        expect(await ruled(store).bootstrap(first, uniqueDigest(), change('token.bootstrapped', first))).toBe(
+          true,
+        );
         const again = tokenRecord('again');
-        expect(
-          await ruled(store).insertFirst(again, uniqueDigest(), change('token.bootstrapped', again)),
-        ).toBe(false);
+        expect(await ruled(store).bootstrap(again, uniqueDigest(), change('token.bootstrapped', again))).toBe(
+          false,
+        );
         const { events } = await store.listAuditEvents({ limit: 10 });
         expect(events.map((event) => [event.type, event.target?.tokenId])).toEqual([
           ['token.bootstrapped', first.id],
@@ -568,17 +568,17 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
       it('stores the bootstrap token once in the life of the store, even after every token is deleted', async () => {
         const store = await open();
         const first = tokenRecord('bootstrap');
-        expect(await ruled(store).insertFirst(first, uniqueDigest())).toBe(true);
+        expect(await ruled(store).bootstrap(first, uniqueDigest())).toBe(true);
         expect(await ruled(store).delete(first.id, NOW)).toBe(true);
         expect(await store.count()).toBe(0);
-        expect(await ruled(store).insertFirst(tokenRecord('again'), uniqueDigest())).toBe(false);
+        expect(await ruled(store).bootstrap(tokenRecord('again'), uniqueDigest())).toBe(false);
         expect(await store.count()).toBe(0);
       });
 
       it('counts a store that already has tokens as bootstrapped', async () => {
         const store = await open();
         await insert(store);
-        expect(await ruled(store).insertFirst(tokenRecord('bootstrap'), uniqueDigest())).toBe(false);
+        expect(await ruled(store).bootstrap(tokenRecord('bootstrap'), uniqueDigest())).toBe(false);
         expect(await store.count()).toBe(1);
       });
 
@@ -587,7 +587,7 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         const others = await Promise.all([openAnother(), openAnother()]);
         const outcomes = await Promise.all(
           [store, ...others, store].map((each) =>
-            ruled(each).insertFirst(tokenRecord('bootstrap'), uniqueDigest()),
+            ruled(each).bootstrap(tokenRecord('bootstrap'), uniqueDigest()),
           ),
         );
         expect(outcomes.filter(Boolean)).toHaveLength(1);

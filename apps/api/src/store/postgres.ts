@@ -5,6 +5,7 @@ import {
   type AuditFilter,
   BaseTokenStore,
   expiredBefore,
+  lastUseDue,
   liveAt,
   type PendingInsert,
   type PositionedRow,
@@ -539,7 +540,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
          UPDATE tokens t SET last_used_at = u.at
          FROM uses u, locked l
          WHERE t.id = u.id AND t.id = l.id
-           AND (t.last_used_at IS NULL OR t.last_used_at <= u.at - $3 * interval '1 millisecond')`,
+           AND ${lastUseDue('u.at', "$3 * interval '1 millisecond'")}`,
         [[...latest.keys()], [...latest.values()], minIntervalMs],
       ),
     );

@@ -7,6 +7,7 @@ import {
   type AuditFilter,
   BaseTokenStore,
   expiredBefore,
+  lastUseDue,
   liveAt,
   type PendingInsert,
   type PositionedRow,
@@ -224,7 +225,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       ),
       recordUse: db.prepare<{ id: string; at: number; minIntervalMs: number }>(
         `UPDATE tokens SET last_used_at = @at
-         WHERE id = @id AND (last_used_at IS NULL OR last_used_at <= @at - @minIntervalMs)`,
+         WHERE id = @id AND ${lastUseDue('@at', '@minIntervalMs')}`,
       ),
       count: db.prepare<[], { count: number }>('SELECT count(*) AS count FROM tokens'),
       // Reads the file (a small table), so a database that cannot be read answers unavailable.
