@@ -149,14 +149,11 @@ export async function migratePostgres(pool: pg.Pool): Promise<number> {
 }
 
 /**
- * Inserts rows at the end of the listing order, within the caller's transaction. The position
- * counter's row stays locked until that transaction ends, so inserting transactions take their
- * positions one after another, each after the previous one committed (or rolled back): a
- * transaction that commits later always holds higher positions, and a reader that has seen
- * position p has seen every committed row at or below it. (A sequence would not do: it hands out
- * numbers as rows are inserted, and a lower number could commit after a page past it was read.)
- * The lock is taken last, by the statement that inserts, so it is held only for the insert and the
- * commit.
+ * Inserts rows at the end of the listing order, within the caller's transaction: each takes the
+ * next position of the identity column, in the batch's order. No lock orders inserting
+ * transactions, so a lower position may commit after a higher one: a walk that has passed it then
+ * misses that token, which was created during the walk and may or may not appear; a token that
+ * existed when the walk began has its position already and is passed exactly once.
  */
 async function insertRows(
   client: pg.PoolClient,
@@ -164,18 +161,16 @@ async function insertRows(
 ): Promise<void> {
   const column = <T>(pick: (row: Pick<PendingInsert, 'token' | 'secretDigest'>) => T) => rows.map(pick);
   await client.query(
-    `WITH counter AS (UPDATE list_position SET last = last + $1 RETURNING last)
-     INSERT INTO tokens (position, id, name, description, expires_at, created_at,
+    `INSERT INTO tokens (id, name, description, expires_at, created_at,
                          dataset_capabilities, org_capabilities, view_capabilities, secret_digest)
-     SELECT counter.last - $1 + t.ordinal, t.id, t.name, t.description, t.expires_at, t.created_at,
+     SELECT t.id, t.name, t.description, t.expires_at, t.created_at,
             t.dataset_capabilities, t.org_capabilities, t.view_capabilities, t.secret_digest
-     FROM counter,
-          unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                 $7::json[], $8::json[], $9::json[], $10::bytea[])
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                 $6::json[], $7::json[], $8::json[], $9::bytea[])
             WITH ORDINALITY AS t(id, name, description, expires_at, created_at,
-                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest, ordinal)`,
+                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest, ordinal)
+     ORDER BY t.ordinal`,
     [
-      rows.length,
       column((row) => row.token.id),
       column((row) => row.token.name),
       column((row) => row.token.description),

@@ -55,8 +55,8 @@ export const DEFAULT_POOL_SIZE = 10;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 /**
- * A place in the store's listing order: the order tokens were committed in. Opaque outside the
- * store; a page starts after one.
+ * A place in the store's listing order, handed out as tokens are stored (SQLite's rowid,
+ * PostgreSQL's identity column). Opaque outside the store; a page starts after one.
  */
 export type ListPosition = number;
 
@@ -176,9 +176,9 @@ export interface TokenStore {
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
   findById(id: string, now: Date): Promise<TokenRecord | undefined>;
   /**
-   * A page of live tokens in the order they were committed, after `after` when given. Commit order,
-   * not creation time: a token committed later never lands before a page already read, so a walk
-   * through the pages skips nothing that existed when it started.
+   * A page of live tokens in the order they were stored, after `after` when given. A walk through
+   * the pages passes every token that existed when it began exactly once; a token stored during
+   * the walk may or may not appear (its position may be behind a page already read).
    */
   list(options: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage>;
   /** Runs a write a rule decides on from rows locked for it (see LockedWrite); resolves with the rule's outcome. */
