@@ -25,6 +25,8 @@ import {
   type ListPosition,
   type LockedWrite,
   type MergingEvent,
+  type Revocation,
+  type RevocationListener,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
@@ -184,6 +186,55 @@ async function insertRows(
   );
 }
 
+/** The NOTIFY channel revocations are published on, and the LISTEN connection's application_name. */
+export const REVOCATION_CHANNEL = 'api_tokens_revocations';
+export const LISTENER_APPLICATION_NAME = 'api-tokens-listen';
+/**
+ * Digests per NOTIFY: a payload must stay under 8000 bytes, and each digest takes 46 (43 characters
+ * of base64url, quotes and a comma) after about 80 of id and time.
+ */
+const DIGESTS_PER_NOTIFY = 150;
+
+/**
+ * Publishes the secret digests of the tokens `ids` names (locked by the caller's transaction) on
+ * REVOCATION_CHANNEL, delivered to every listener if and only if the transaction commits. Each
+ * NOTIFY takes the next number of the revocation_events sequence as its id, so that every replica
+ * names it alike. Digests only: a secret is never stored, let alone sent.
+ */
+async function notifyRevoked(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
+  const found = await client.query<{ secret_digest: Buffer }>(
+    'SELECT secret_digest FROM tokens WHERE id = ANY($1::text[]) ORDER BY id',
+    [[...new Set(ids)]],
+  );
+  const digests = found.rows.map((row) => row.secret_digest.toString('base64url'));
+  const at = new Date().toISOString();
+  for (let start = 0; start < digests.length; start += DIGESTS_PER_NOTIFY) {
+    await client.query(
+      `SELECT pg_notify($1, json_build_object('id', nextval('revocation_events')::text, 'at', $2::text, 'digests', $3::text[])::text)`,
+      [REVOCATION_CHANNEL, at, digests.slice(start, start + DIGESTS_PER_NOTIFY)],
+    );
+  }
+}
+
+/** A NOTIFY payload as notifyRevoked writes it; undefined when it is not one. */
+function parseRevocation(payload: string | undefined): Revocation | undefined {
+  try {
+    const { id, at, digests } = JSON.parse(payload ?? '') as {
+      id?: unknown;
+      at?: unknown;
+      digests?: unknown;
+    };
+    if (typeof id !== 'string' || typeof at !== 'string' || !Array.isArray(digests)) return undefined;
+    return {
+      id,
+      at: new Date(at),
+      digests: digests.map((digest) => Buffer.from(String(digest), 'base64url')),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 const AUDIT_COLUMNS =
   'id, time, type, actor_token_id, actor_name, target_token_id, target_name, client_address, request_id, details, refusal_key';
 
@@ -220,6 +271,14 @@ async function insertEvents(
 
 export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #connectTimeoutMs: number;
+  /** Who hears revocations, through one LISTEN connection of its own, opened when the first listens. */
+  readonly #listeners = new Set<RevocationListener>();
+  #listenConnection: pg.Client | undefined;
+  #listening = false;
+  #closing = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
 
@@ -260,7 +319,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     for (;;) {
       try {
         const applied = await migratePostgres(pool);
-        return new PostgresTokenStore(pool, options, applied);
+        return new PostgresTokenStore(pool, url, options, applied);
       } catch (err) {
         const reason = unavailableReason(err);
         if (reason === undefined || isMissingDatabase(err) || Date.now() + delayMs > deadline) {
@@ -278,9 +337,14 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     }
   }
 
-  private constructor(pool: pg.Pool, options: PostgresStoreOptions, migrationsApplied: number) {
+  private constructor(pool: pg.Pool, url: string, options: PostgresStoreOptions, migrationsApplied: number) {
     super(options);
     this.#pool = pool;
+    this.#url = url;
+    this.#connectTimeoutMs = Math.min(
+      options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS,
+      Math.max(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 1),
+    );
     this.migrationsApplied = migrationsApplied;
     this.startBackgroundPurge();
   }
@@ -440,6 +504,9 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
         [[...new Set(change.lock)]],
       );
       const { outcome, writes } = change.decide(new Map(found.rows.map((row) => [row.id, toRecord(row)])));
+      // Before the writes, which may delete the rows; heard by every replica when this commits.
+      if (writes?.revoke !== undefined && writes.revoke.length > 0)
+        await notifyRevoked(client, writes.revoke);
       if (writes?.replace !== undefined) {
         const { id, expiresAt, replacedBy } = writes.replace;
         await client.query('UPDATE tokens SET expires_at = $2, replaced_by = $3 WHERE id = $1', [
@@ -556,7 +623,75 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     await this.#query('SELECT 1');
   }
 
+  /**
+   * One dedicated connection LISTENs for every listener of this store. When it is lost, each
+   * listener is told (`lost`) and the store reconnects, retrying with backoff up to 2 s, telling
+   * `listening` once it listens again.
+   */
+  listenForRevocations(listener: RevocationListener): () => void {
+    this.#listeners.add(listener);
+    if (this.#listening) listener.listening();
+    else if (this.#listenConnection === undefined && this.#reconnectTimer === undefined)
+      void this.#listen(100);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  async #listen(delayMs: number): Promise<void> {
+    this.#reconnectTimer = undefined;
+    if (this.#closing) return;
+    const client = new pg.Client({
+      connectionString: this.#url,
+      keepAlive: true,
+      application_name: LISTENER_APPLICATION_NAME,
+      connectionTimeoutMillis: this.#connectTimeoutMs,
+    });
+    this.#listenConnection = client;
+    let ended = false;
+    const onLost = (err: Error) => {
+      if (ended) return;
+      ended = true;
+      client.end().catch(() => {});
+      if (this.#listenConnection === client) this.#listenConnection = undefined;
+      const wasListening = this.#listening;
+      this.#listening = false;
+      if (wasListening) for (const listener of this.#listeners) listener.lost(err);
+      if (this.#closing) return;
+      // At once after a loss (the database may just have ended this session), then backing off.
+      const wait = wasListening ? 0 : delayMs;
+      this.#reconnectTimer = setTimeout(
+        () => void this.#listen(wasListening ? 100 : Math.min(delayMs * 2, 2000)),
+        wait,
+      );
+      this.#reconnectTimer.unref();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost(new StoreUnavailableError('the LISTEN connection ended')));
+    client.on('notification', (message) => {
+      if (message.channel !== REVOCATION_CHANNEL) return;
+      const revocation = parseRevocation(message.payload);
+      if (revocation === undefined) return;
+      for (const listener of this.#listeners) listener.revoked(revocation);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+    } catch (err) {
+      onLost(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (ended || this.#closing) return;
+    this.#listening = true;
+    for (const listener of this.#listeners) listener.listening();
+  }
+
   protected async closeConnection(): Promise<void> {
-    await this.#pool.end();
+    this.#closing = true;
+    clearTimeout(this.#reconnectTimer);
+    const listening = this.#listenConnection;
+    this.#listenConnection = undefined;
+    this.#listening = false;
+    await Promise.all([this.#pool.end(), listening?.end().catch(() => {})]);
   }
 }

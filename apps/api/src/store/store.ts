@@ -87,6 +87,38 @@ export interface Writes {
   delete?: string;
   insert?: { token: TokenRecord; secretDigest: Buffer };
   event?: AuditEvent;
+  /**
+   * Tokens this write ends or cuts short, by id (locked): the store publishes their secret digests
+   * as one revocation when the transaction commits, to every process that listens (see
+   * listenForRevocations). The rule decides which; the store only looks their digests up.
+   */
+  revoke?: readonly string[];
+}
+
+/** Secrets that a commit ended or cut short: evict them from every cache. */
+export interface Revocation {
+  /**
+   * Its place in the feed, the same in every process that hears it (PostgreSQL: a number from the
+   * revocation_events sequence, carried in the NOTIFY). Opaque: compared for equality only. Every
+   * process hears revocations in commit order, so "after this one" means the same everywhere.
+   */
+  id: string;
+  /** When it was written (the revoking transaction's clock). */
+  at: Date;
+  /** SHA-256 digests of the secrets. */
+  digests: readonly Buffer[];
+}
+
+/** Told of revocations as they commit, and of the times they may be missed. */
+export interface RevocationListener {
+  revoked(revocation: Revocation): void;
+  /**
+   * From now until `listening`, revocations may be missed (PostgreSQL: the LISTEN connection was
+   * lost; the store reconnects by itself): what a listener cached must be dropped, not trusted.
+   */
+  lost(err: Error): void;
+  /** Revocations are heard from now on (at first, and again after `lost`). */
+  listening(): void;
 }
 
 /** What a rule answers, and what it writes (nothing when left out). */
@@ -206,6 +238,12 @@ export interface TokenStore {
   count(): Promise<number>;
   /** Resolves when the store answers a trivial query, rejects with StoreUnavailableError when not (GET /readyz). */
   ping(): Promise<void>;
+  /**
+   * Tells `listener` of every revocation committed (by any process on the database) from when it
+   * says `listening`; answers a function that stops telling it. Until `listening`, and after
+   * `lost`, revocations may be missed.
+   */
+  listenForRevocations(listener: RevocationListener): () => void;
   close(): Promise<void>;
 }
 
