@@ -109,7 +109,7 @@ export class RevocationFeed implements RevocationListener {
       this.#events = this.#events.slice(this.#first);
       this.#first = 0;
       this.#indexById.clear();
-      this.#events.forEach((kept, index) => this.#indexById.set(kept.id, index));
+      for (const [index, kept] of this.#events.entries()) this.#indexById.set(kept.id, index);
     }
   }
 }
