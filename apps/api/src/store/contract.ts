@@ -1,11 +1,11 @@
 // The TokenStore contract: one suite, run against every store, pinning each promise store.ts makes.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { deletion } from '../tokens/deletion.js';
 import { type Issuer, issuedBy } from '../tokens/issuance.js';
 import { refusalKey } from '../tokens/refusals.js';
 import { type RegenerateRequest, regeneration } from '../tokens/regeneration.js';
-import type { AuditEvent, ListPosition, TokenRecord, TokenStore } from './store.js';
+import type { AuditEvent, ListPosition, Revocation, TokenRecord, TokenStore } from './store.js';
 import { DEFAULT_EXPIRED_TOKEN_RETENTION_MS } from './store.js';
 
 /** The options a contract case may set; every store takes them. */
@@ -549,6 +549,78 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
           ['10.0.0.1', at(1000), { count: 7 }],
         ]);
         await ruled(store).recordRefusals([]);
+      });
+    });
+
+    describe('revocations', () => {
+      /** A listener of `store`, ready once it hears revocations; what it heard, in order. */
+      async function listening(store: TokenStore) {
+        const heard: Revocation[] = [];
+        let ready = false;
+        const stop = store.listenForRevocations({
+          revoked: (revocation) => heard.push(revocation),
+          lost: () => {
+            ready = false;
+          },
+          listening: () => {
+            ready = true;
+          },
+        });
+        await vi.waitFor(() => expect(ready).toBe(true), { timeout: 10_000, interval: 10 });
+        /** The digests heard, once at least `count` have been. */
+        const digests = async (count: number) => {
+          await vi.waitFor(
+            () => expect(heard.flatMap((r) => r.digests).length).toBeGreaterThanOrEqual(count),
+            {
+              timeout: 10_000,
+              interval: 10,
+            },
+          );
+          return heard.flatMap((revocation) => revocation.digests);
+        };
+        return { heard, digests, stop };
+      }
+
+      it('publishes the digests of the tokens a rule revokes once its write commits, and nothing for a write refused', async () => {
+        const store = await open();
+        const listener = await listening(store);
+        const expired = await insert(store, at(-1));
+        // Not live: the rule refuses the delete and names nothing.
+        expect(await ruled(store).delete(expired.id, NOW)).toBe(false);
+        const digest = uniqueDigest();
+        const token = tokenRecord('deleted');
+        await ruled(store).insert(token, digest);
+        expect(await ruled(store).delete(token.id, NOW)).toBe(true);
+        expect(await listener.digests(1)).toEqual([digest]);
+        const admin = await insert(store);
+        const oldDigest = uniqueDigest();
+        const old = tokenRecord('regenerated');
+        await ruled(store).insert(old, oldDigest);
+        expect(await ruled(store).regenerate(regenerateRequest(old.id, admin.id))).toBe('regenerated');
+        expect(await listener.digests(2)).toEqual([digest, oldDigest]);
+        const ids = listener.heard.map((revocation) => revocation.id);
+        expect(new Set(ids).size, 'each revocation its own id').toBe(ids.length);
+        listener.stop();
+      });
+
+      it('publishes every digest of a write that revokes many tokens (PostgreSQL splits them under the NOTIFY payload limit)', async () => {
+        const store = await open();
+        const listener = await listening(store);
+        const digests: Buffer[] = [];
+        const ids: string[] = [];
+        for (let i = 0; i < 400; i++) {
+          const token = tokenRecord(`many ${i}`);
+          const digest = uniqueDigest();
+          await ruled(store).insert(token, digest);
+          digests.push(digest);
+          ids.push(token.id);
+        }
+        await store.write({ lock: ids, decide: () => ({ outcome: undefined, writes: { revoke: ids } }) });
+        const heard = await listener.digests(400);
+        expect(heard.map((digest) => digest.toString('hex')).sort()).toEqual(
+          digests.map((digest) => digest.toString('hex')).sort(),
+        );
+        listener.stop();
       });
     });
 
