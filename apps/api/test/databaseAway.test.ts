@@ -280,7 +280,8 @@ describe.skipIf(pgSkipped)('the database away: 503 with Retry-After, nothing cha
     async () => {
       const api = await serve();
       const sessions = await cluster.query<{ count: number }>(
-        `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1`,
+        // The pool's sessions: the LISTEN connection's loss is the revocation feed's, not an outage.
+        `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1 AND application_name = 'api-tokens'`,
         [api.database],
       );
       await cluster.query(`DROP DATABASE ${api.database} WITH (FORCE)`);

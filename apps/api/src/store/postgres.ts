@@ -354,12 +354,23 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     return this.#pool;
   }
 
+  /**
+   * A failure as the store reports it. A database refusing new connections as it shuts down
+   * (57P03: a smart shutdown waits for every session to end) also ends the LISTEN connection, so
+   * that the shutdown can complete; the listeners hear of the loss, and listening resumes once the
+   * database takes connections again.
+   */
+  #failed(err: unknown): unknown {
+    if ((err as { code?: unknown } | null)?.code === '57P03') this.#listenConnection?.end().catch(() => {});
+    return toStoreError(err);
+  }
+
   /** One statement on its own (autocommit), failures of the environment as StoreUnavailableError. */
   async #query<Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
     try {
       return await this.#pool.query<Row>(text, values);
     } catch (err) {
-      throw toStoreError(err);
+      throw this.#failed(err);
     }
   }
 
@@ -375,7 +386,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
       try {
         checkedOut = await checkOut(this.#pool);
       } catch (err) {
-        throw toStoreError(err);
+        throw this.#failed(err);
       }
       const { client, giveBack } = checkedOut;
       let begun = false;
@@ -398,7 +409,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
         // did nothing yet: another connection may well work.
         const staleConnection = broken && !begun;
         if ((isRetryable(err) || staleConnection) && attempt < TRANSACTION_ATTEMPTS) continue;
-        throw toStoreError(err);
+        throw this.#failed(err);
       }
     }
   }
