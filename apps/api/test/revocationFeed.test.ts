@@ -20,10 +20,10 @@ const databases: TestDatabase[] = [];
 afterEach(async () => {
   for (const stream of streams.splice(0)) stream.close();
   await Promise.all(running.splice(0).map((server) => server.stop('SIGKILL')));
-});
+}, PROCESS_TEST_TIMEOUT_MS);
 afterAll(async () => {
   await Promise.all(databases.splice(0).map((database) => database.drop()));
-});
+}, PROCESS_TEST_TIMEOUT_MS);
 
 const digestOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
 

@@ -31,16 +31,16 @@ beforeAll(async () => {
     RATE_LIMIT_PER_TOKEN_PER_SEC: '0',
   });
   directBaseUrl = `${tokenServer.baseUrl}/v2`;
-});
+}, PROCESS_TEST_TIMEOUT_MS);
 afterAll(async () => {
   await tokenServer?.stop();
   rmSync(dir, { recursive: true, force: true });
-});
+}, PROCESS_TEST_TIMEOUT_MS);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+}, PROCESS_TEST_TIMEOUT_MS);
 
 async function createUser(name: string) {
   const { data } = await createApiToken({ client: admin(), body: { name }, throwOnError: true });

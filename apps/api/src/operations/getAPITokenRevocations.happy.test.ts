@@ -18,7 +18,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${spec.servers[0]?.url ?? ''}/tokens/revocations`;
   // On PostgreSQL the feed exists once the LISTEN connection listens.
   await vi.waitFor(() => expect(harness.tokens.revocationFeed.isListening).toBe(true), { timeout: 10_000 });
-});
+}, 30_000);
 afterEach(() => {
   for (const stream of streams.splice(0)) stream.close();
 });
