@@ -682,8 +682,9 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     client.on('notification', (message) => {
       if (message.channel !== REVOCATION_CHANNEL) return;
       const revocation = parseRevocation(message.payload);
-      if (revocation === undefined) return;
-      for (const listener of this.#listeners) listener.revoked(revocation);
+      // A payload not understood may have named a revocation: as good as a lost feed.
+      if (revocation === undefined) onLost(new Error('a revocation NOTIFY whose payload could not be read'));
+      else for (const listener of this.#listeners) listener.revoked(revocation);
     });
     try {
       await client.connect();
