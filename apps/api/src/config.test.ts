@@ -13,6 +13,7 @@ const DEFAULTS: Config = {
   logLevel: 'info',
   validateResponses: true,
   authCacheSize: 10_000,
+  authCacheTtlMs: 0,
   corsOrigins: [],
   trustProxy: false,
   expiredTokenRetentionMs: 7 * 24 * 60 * 60 * 1000,
@@ -36,6 +37,7 @@ const VARIABLES = [
   'LOG_LEVEL',
   'NODE_ENV',
   'AUTH_CACHE_SIZE',
+  'AUTH_CACHE_TTL',
   'CORS_ORIGINS',
   'TRUST_PROXY',
   'EXPIRED_TOKEN_RETENTION',
@@ -61,6 +63,11 @@ describe('readConfig', () => {
     expect(readConfig(Object.fromEntries(VARIABLES.map((name) => [name, ''])))).toEqual(DEFAULTS);
   });
 
+  it('takes AUTH_CACHE_TTL=0, as documented, for off (as 0s)', () => {
+    expect(readConfig({ AUTH_CACHE_TTL: '0' }).authCacheTtlMs).toBe(0);
+    expect(readConfig({ AUTH_CACHE_TTL: '0s' }).authCacheTtlMs).toBe(0);
+  });
+
   it('reads every variable', () => {
     expect(
       readConfig({
@@ -71,6 +78,7 @@ describe('readConfig', () => {
         LOG_LEVEL: 'debug',
         NODE_ENV: 'production',
         AUTH_CACHE_SIZE: '0',
+        AUTH_CACHE_TTL: '10m',
         CORS_ORIGINS: 'https://a.example, http://localhost:5173',
         TRUST_PROXY: 'loopback, 10.0.0.0/8',
         EXPIRED_TOKEN_RETENTION: '36h',
@@ -94,6 +102,7 @@ describe('readConfig', () => {
       logLevel: 'debug',
       validateResponses: false,
       authCacheSize: 0,
+      authCacheTtlMs: 600_000,
       corsOrigins: ['https://a.example', 'http://localhost:5173'],
       trustProxy: ['loopback', '10.0.0.0/8'],
       expiredTokenRetentionMs: 36 * 60 * 60 * 1000,
@@ -179,6 +188,7 @@ describe('readConfig', () => {
     ['RATE_LIMIT_FAILED_AUTH_PER_MIN', '-1'],
     ['RATE_LIMIT_PER_TOKEN_PER_SEC', 'fast'],
     ['AUTH_CACHE_SIZE', '1e3'],
+    ['AUTH_CACHE_TTL', '10'],
     ['CORS_ORIGINS', 'https://a.example/path'],
     ['CORS_ORIGINS', '*'],
     ['TRUST_PROXY', 'yes'],

@@ -24,6 +24,12 @@ export interface Config {
   rateLimits: RateLimitConfig;
   /** Authenticated tokens kept in memory (AUTH_CACHE_SIZE); 0 disables. */
   authCacheSize: number;
+  /**
+   * AUTH_CACHE_TTL: on PostgreSQL, turns the auth cache on, each entry trusted this long at most
+   * (revocations evict it sooner, through the feed); 0 (the default): off. Not used on SQLite,
+   * whose cache is exact without it.
+   */
+  authCacheTtlMs: number;
   /** Browser origins allowed by CORS (CORS_ORIGINS, comma-separated); empty: CORS off. */
   corsOrigins: string[];
   /** Express's `trust proxy` (TRUST_PROXY): which peers may name the client in X-Forwarded-For; false: none. */
@@ -200,6 +206,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     logLevel,
     validateResponses: read(env, 'NODE_ENV') !== 'production',
     authCacheSize: readCount(env, 'AUTH_CACHE_SIZE', DEFAULT_AUTH_CACHE_SIZE),
+    // "0" as well as "0s": off, the default.
+    authCacheTtlMs: read(env, 'AUTH_CACHE_TTL') === '0' ? 0 : readDuration(env, 'AUTH_CACHE_TTL', 0),
     corsOrigins: readOrigins(read(env, 'CORS_ORIGINS')),
     trustProxy: readTrustProxy(read(env, 'TRUST_PROXY')),
     expiredTokenRetentionMs: readDuration(env, 'EXPIRED_TOKEN_RETENTION', DEFAULT_EXPIRED_TOKEN_RETENTION_MS),

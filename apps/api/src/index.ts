@@ -111,15 +111,29 @@ async function main(): Promise<void> {
   }
   store = opened.store;
   // On a database that other replicas serve from, a revocation on any of them must hold on the
-  // very next request here: every authentication reads the store, no cache.
-  const authCacheSize = opened.cacheExact ? config.authCacheSize : 0;
-  if (!opened.cacheExact && config.authCacheSize > 0)
-    logger.info('auth cache off: replicas share the database, so each request reads the token from it');
+  // very next request here: the cache is on only with AUTH_CACHE_TTL, evicted by the revocation
+  // feed, and emptied and bypassed whenever this replica is not hearing it.
+  const cacheNeedsFeed = !opened.cacheExact;
+  const authCacheSize = !cacheNeedsFeed || config.authCacheTtlMs > 0 ? config.authCacheSize : 0;
+  if (cacheNeedsFeed && authCacheSize === 0 && config.authCacheSize > 0)
+    logger.info(
+      'auth cache off: replicas share the database, so each request reads the token from it (set AUTH_CACHE_TTL to cache, evicted by the revocation feed)',
+    );
   const tokens = new TokenService({
     store,
     catalog: readCapabilityCatalog(spec),
     clock: () => new Date(),
     authCacheSize,
+    authCacheTtlMs: cacheNeedsFeed ? config.authCacheTtlMs : 0,
+    cacheNeedsFeed,
+    onFeedChange: ({ listening, err }) => {
+      if (listening) logger.info('revocation feed: listening');
+      else
+        logger.warn(
+          { err },
+          'revocation feed lost: auth cache emptied and bypassed, feed readers ended, until it is heard again',
+        );
+    },
     onBackgroundError: (err) => {
       if (err instanceof StoreUnavailableError) outage.report(err);
       else logger.warn({ err }, 'token store: writing last-use times or refusal counts failed');
@@ -181,6 +195,8 @@ async function main(): Promise<void> {
     logger.info({ reason }, 'stopping: no new connections, finishing requests in flight');
     metricsServer?.close();
     metricsServer?.closeAllConnections();
+    // Streams of the revocation feed never end by themselves: ended now (their clients reconnect elsewhere).
+    tokens.stopFeed();
     // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed now.
     server.close(async () => {
       // Last-use times and refusal counts still queued are written before the store closes.

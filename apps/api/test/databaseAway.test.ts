@@ -128,14 +128,15 @@ async function connect(database = 'postgres'): Promise<pg.Client> {
 }
 
 /**
- * Holds the listing-position counter, which a create locks last, just before it commits: a create
- * started now has written its audit event and waits there, in the middle of its transaction.
+ * Holds the tokens table in SHARE mode, which lets a create lock its issuer (FOR SHARE) and write
+ * its audit event but not insert its row, the last thing it does before it commits: a create
+ * started now waits there, in the middle of its transaction.
  * Resolves with the waiting session's pid.
  */
 async function createWaitingMidTransaction(on: Served) {
   const holder = await connect(on.database);
   await holder.query('BEGIN');
-  await holder.query('LOCK TABLE list_position IN ACCESS EXCLUSIVE MODE');
+  await holder.query('LOCK TABLE tokens IN SHARE MODE');
   const answer = create(on).then((response) => response);
   let waiting: number | undefined;
   await vi.waitFor(
@@ -279,7 +280,8 @@ describe.skipIf(pgSkipped)('the database away: 503 with Retry-After, nothing cha
     async () => {
       const api = await serve();
       const sessions = await cluster.query<{ count: number }>(
-        `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1`,
+        // The pool's sessions: the LISTEN connection's loss is the revocation feed's, not an outage.
+        `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1 AND application_name = 'api-tokens'`,
         [api.database],
       );
       await cluster.query(`DROP DATABASE ${api.database} WITH (FORCE)`);

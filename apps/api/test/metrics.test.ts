@@ -1,5 +1,6 @@
 // GET /metrics, on its own listener (never the API port): Prometheus text with the request histogram by spec route, the token counters and the cached live count; no secret, id or name in any label.
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import supertest from 'supertest';
@@ -9,6 +10,7 @@ import { createMetricsApp } from '../src/http/metricsListener.js';
 import { StoreUnavailableError } from '../src/store/store.js';
 import { createHarness, type Harness, spec } from './harness.js';
 import { PROCESS_TEST_TIMEOUT_MS, startServer } from './process.js';
+import { openStream } from './sse.js';
 
 const NAMES = [
   'http_request_duration_seconds',
@@ -102,6 +104,29 @@ describe('GET /metrics', () => {
     // prom-client's default process and Node metrics.
     expect(answer.text).toMatch(/^process_cpu_user_seconds_total /m);
     expect(answer.text).toMatch(/^nodejs_heap_size_total_bytes /m);
+  });
+
+  it('counts a revocation stream once it ends, by the time it took to open, never as a request still in flight', async () => {
+    const route = `${basePath}/tokens/revocations`;
+    const server = harness.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const address = server.address() as AddressInfo;
+      const before = await requestCount(route, 'GET', 200);
+      const stream = await openStream(`http://127.0.0.1:${address.port}${route}`, {
+        secret: harness.adminSecret,
+      });
+      expect(stream.status).toBe(200);
+      expect(await requestCount(route, 'GET', 200), 'not while it is open').toBe(before);
+      stream.close();
+      await vi.waitFor(async () => expect(await requestCount(route, 'GET', 200)).toBe(before + 1), {
+        timeout: 10_000,
+        interval: 10,
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('labels each request with the route template of the spec, never the path sent', async () => {

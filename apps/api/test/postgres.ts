@@ -69,8 +69,7 @@ export async function resetTestDatabase(url: string): Promise<void> {
     await client.query(
       `DO $$ BEGIN
          IF to_regclass('tokens') IS NOT NULL THEN
-           TRUNCATE tokens, meta, rate_limit_per_token, rate_limit_failed_auth, audit_events;
-           UPDATE list_position SET last = 0;
+           TRUNCATE tokens, meta, rate_limit_per_token, rate_limit_failed_auth, audit_events RESTART IDENTITY;
          END IF;
        END $$`,
     );

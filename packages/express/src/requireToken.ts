@@ -11,7 +11,11 @@ import {
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { readBearer } from './bearer.js';
 import { invalidName } from './names.js';
+import { RevocationFollower } from './revocations.js';
 import { cacheKey, VerdictCache } from './verdictCache.js';
+
+/** The guard: Express middleware, and `close()` to stop following the revocation feed (with `revocations`). */
+export type TokenGuard = RequestHandler & { close(): void };
 
 declare global {
   // Express's own extension point for what middleware adds to a request (express-serve-static-core).
@@ -43,6 +47,17 @@ export interface RequireTokenOptions {
    * `cacheTtlMs` may still pass here. A valid verdict is never kept past the token's `expiresAt`.
    */
   cacheTtlMs?: number;
+  /**
+   * Follow the token service's revocation feed (`GET /tokens/revocations`, which the service token
+   * may read with `apiTokens: read`) and drop a cached verdict as soon as its token is revoked; on a
+   * `reset` or a lost stream, drop them all and verify every request until the stream is back.
+   * With it, a long `cacheTtlMs` (minutes) is safe: revocations arrive in milliseconds, and the
+   * TTL only bounds what a silent failure could cost. Default false. Call the guard's `close()`
+   * to stop following.
+   */
+  revocations?: boolean;
+  /** Told when the revocation feed opens and when it is lost (with `revocations`): for logs and metrics. */
+  onRevocationFeed?: (state: { open: boolean }) => void;
   /** At most this many verdicts are remembered (default 10000); the least recently used go first. */
   cacheMaxEntries?: number;
   /** The realm named in `WWW-Authenticate` (default `api-tokens`). */
@@ -93,7 +108,7 @@ function messageOf(error: unknown): string | undefined {
  * that throws, or that the token service refuses as malformed, goes to `next(err)`. It never lets a
  * request through without a VALID verdict.
  */
-export function requireToken(options: RequireTokenOptions): RequestHandler {
+export function requireToken(options: RequireTokenOptions): TokenGuard {
   const { baseUrl, serviceToken, require: requirement, timeoutMs = 5000, realm = 'api-tokens' } = options;
   if (typeof baseUrl !== 'string' || baseUrl === '') {
     throw new TypeError('requireToken: baseUrl is required, like http://tokens.internal:3000/v2');
@@ -111,6 +126,22 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
   // Its own client: two guards with different token services or service tokens never share settings.
   const client: Client = createClient({ baseUrl, auth: serviceToken });
   const cache = new VerdictCache(options.cacheTtlMs ?? 0, options.cacheMaxEntries ?? 10_000);
+  let follower: RevocationFollower | undefined;
+  if (options.revocations === true && cache.ttlMs > 0) {
+    // Nothing cached is trusted until the stream is open.
+    cache.reset(false);
+    follower = new RevocationFollower(baseUrl, serviceToken, {
+      opened: () => {
+        cache.reset(true);
+        options.onRevocationFeed?.({ open: true });
+      },
+      revoked: (digests) => cache.forgetDigests(digests),
+      lost: () => {
+        cache.reset(false);
+        options.onRevocationFeed?.({ open: false });
+      },
+    });
+  }
   const challenge = (error?: string) =>
     `Bearer realm="${realm.replace(/["\\]/g, '')}"${error === undefined ? '' : `, error="${error}"`}`;
 
@@ -126,6 +157,7 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
     const key = cache.ttlMs > 0 ? cacheKey(secret, required) : undefined;
     const cached = key === undefined ? undefined : cache.get(key);
     if (cached !== undefined) return cached;
+    const epoch = cache.epoch;
 
     let answer: Awaited<ReturnType<typeof verifyApiToken>>;
     try {
@@ -152,7 +184,7 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
     if (status === 200) {
       const verdict = asVerdict(data);
       if (verdict === undefined) throw new TokenServiceUnavailable('the token service sent no verdict');
-      if (key !== undefined) cache.set(key, verdict);
+      if (key !== undefined) cache.set(key, verdict, epoch);
       return verdict;
     }
     if (status === 401 || status === 403) {
@@ -244,7 +276,10 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
   }
 
   // Express 4 ignores a promise a middleware returns: failures (a throwing `require`) go to next(err).
-  return (req, res, next) => {
+  const middleware: RequestHandler = (req, res, next) => {
     guard(req, res, next).catch(next);
   };
+  return Object.assign(middleware, {
+    close: () => follower?.close(),
+  });
 }

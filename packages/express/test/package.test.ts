@@ -15,8 +15,13 @@ describe('@api-tokens/express package.json', () => {
     expect(manifest.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
     expect(manifest.peerDependencies).toEqual({ express: '^4.21.0 || ^5.0.0' });
     expect(manifest.dependencies.express).toBeUndefined();
-    // What it runs on: the client, and lru-cache for the verdict cache; nothing of Express's own.
-    expect(Object.keys(manifest.dependencies)).toEqual(['@api-tokens/client', 'lru-cache']);
+    // What it runs on: the client, eventsource-parser for the revocation feed and lru-cache for the
+    // verdict cache; nothing of Express's own.
+    expect(Object.keys(manifest.dependencies)).toEqual([
+      '@api-tokens/client',
+      'eventsource-parser',
+      'lru-cache',
+    ]);
   });
 
   it("depends on the client at a caret range of the client's own version (sync-version keeps them in step)", async () => {

@@ -48,6 +48,9 @@ export interface MetricsOptions {
  * in one process (tests) do not collide. No label ever holds a secret, an id or a token name: routes
  * are the spec's path templates, reasons and results are fixed words.
  */
+/** res.locals key: when a streamed answer (Server-Sent Events) opened, in performance.now() time. */
+export const STREAM_OPENED_AT = 'streamOpenedAt';
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -150,17 +153,25 @@ export class Metrics {
     for (const template of otherRoutes) add(toExpressPath(template), { template, operations: new Map() });
     return (req, res, next) => {
       const started = performance.now();
-      res.once('finish', () => {
+      let observed = false;
+      const observe = () => {
+        // A stream (the revocation feed) counts the time it took to open, once it ends: it is not a
+        // slow request, and an open one is not a request waiting for its answer.
+        const opened: unknown = res.locals[STREAM_OPENED_AT];
+        if (observed || (!res.writableFinished && typeof opened !== 'number')) return;
+        observed = true;
         const matched: unknown = req.route?.path;
         const route = typeof matched === 'string' ? routes.get(matched) : undefined;
         this.requestDuration.observe(
           { method: req.method, route: route?.template ?? UNMATCHED_ROUTE, status_code: res.statusCode },
-          (performance.now() - started) / 1000,
+          ((typeof opened === 'number' ? opened : performance.now()) - started) / 1000,
         );
         if (route === undefined || res.statusCode < 200 || res.statusCode >= 300) return;
         const operationId = route.operations.get(req.method);
         if (operationId !== undefined) TOKEN_EFFECTS[operationId]?.(this);
-      });
+      };
+      res.once('finish', observe);
+      res.once('close', observe);
       next();
     };
   }

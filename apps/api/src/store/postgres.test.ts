@@ -91,6 +91,73 @@ describe.skipIf(pgSkipped)('PostgresTokenStore', () => {
     });
   });
 
+  describe('the identity column that replaced the list position counter', () => {
+    it('keeps every existing token in its place, and lists new ones after the highest position ever handed out', async () => {
+      const fresh = await newDatabase();
+      // The schema before the counter was dropped, with rows the counter numbered (5 was deleted).
+      await query(
+        fresh.url,
+        `CREATE TABLE schema_version (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), version integer NOT NULL);
+         ${postgresMigrations[0]};
+         ${postgresMigrations[1]};
+         INSERT INTO schema_version (version) VALUES (2)`,
+      );
+      const existing = [tokenRecord('third'), tokenRecord('first'), tokenRecord('second')];
+      const positions = [4, 1, 2];
+      for (const [index, token] of existing.entries()) {
+        const client = new pg.Client({ connectionString: fresh.url });
+        await client.connect();
+        await client.query(
+          `INSERT INTO tokens (position, id, name, description, expires_at, created_at, dataset_capabilities,
+                               org_capabilities, view_capabilities, secret_digest)
+           VALUES ($1, $2, $3, '', NULL, now(), '{}', '{}', '{}', $4)`,
+          [positions[index], token.id, token.name, uniqueDigest()],
+        );
+        await client.end();
+      }
+      await query(fresh.url, 'UPDATE list_position SET last = 5');
+      const store = await open(fresh.url);
+      expect(store.migrationsApplied).toBe(postgresMigrations.length - 2);
+      expect(
+        await query(fresh.url, "SELECT to_regclass('list_position') IS NULL AS gone"),
+        'the counter table is dropped',
+      ).toEqual([{ gone: true }]);
+      const added = tokenRecord('added');
+      await store.insert(added, uniqueDigest());
+      const page = await store.list({ now: new Date(), limit: 10 });
+      expect(page.tokens.map((listed) => [listed.token.name, listed.position])).toEqual([
+        ['first', 1],
+        ['second', 2],
+        ['third', 4],
+        ['added', 6],
+      ]);
+    });
+
+    it('inserts from several stores at once without waiting on one another: no counter row to lock', async () => {
+      const fresh = await newDatabase();
+      const [first, second] = [await open(fresh.url), await open(fresh.url)];
+      // An insert left open in one transaction does not hold up another store's insert.
+      const client = new pg.Client({ connectionString: fresh.url });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities,
+                               org_capabilities, view_capabilities, secret_digest)
+           VALUES ('00000000-0000-4000-8000-000000000001', 'open', '', NULL, now(), '{}', '{}', '{}', $1)`,
+          [uniqueDigest()],
+        );
+        const token = tokenRecord('concurrent');
+        expect(await second.insert(token, uniqueDigest())).toBe('inserted');
+        expect(await first.count()).toBe(1);
+        await client.query('COMMIT');
+        expect(await first.count()).toBe(2);
+      } finally {
+        await client.end();
+      }
+    });
+  });
+
   it('commits synchronously even where the database default says otherwise', async () => {
     const fresh = await newDatabase();
     await query(pgTestUrl, `ALTER DATABASE ${fresh.name} SET synchronous_commit = off`);

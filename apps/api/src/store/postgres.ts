@@ -26,6 +26,8 @@ import {
   type LockedWrite,
   type MergingEvent,
   type OnceWrite,
+  type Revocation,
+  type RevocationListener,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
@@ -157,14 +159,11 @@ export async function migratePostgres(pool: pg.Pool): Promise<number> {
 }
 
 /**
- * Inserts rows at the end of the listing order, within the caller's transaction. The position
- * counter's row stays locked until that transaction ends, so inserting transactions take their
- * positions one after another, each after the previous one committed (or rolled back): a
- * transaction that commits later always holds higher positions, and a reader that has seen
- * position p has seen every committed row at or below it. (A sequence would not do: it hands out
- * numbers as rows are inserted, and a lower number could commit after a page past it was read.)
- * The lock is taken last, by the statement that inserts, so it is held only for the insert and the
- * commit.
+ * Inserts rows at the end of the listing order, within the caller's transaction: each takes the
+ * next position of the identity column, in the batch's order. No lock orders inserting
+ * transactions, so a lower position may commit after a higher one: a walk that has passed it then
+ * misses that token, which was created during the walk and may or may not appear; a token that
+ * existed when the walk began has its position already and is passed exactly once.
  */
 async function insertRows(
   client: pg.PoolClient,
@@ -172,18 +171,16 @@ async function insertRows(
 ): Promise<void> {
   const column = <T>(pick: (row: Pick<PendingInsert, 'token' | 'secretDigest'>) => T) => rows.map(pick);
   await client.query(
-    `WITH counter AS (UPDATE list_position SET last = last + $1 RETURNING last)
-     INSERT INTO tokens (position, id, name, description, expires_at, created_at,
+    `INSERT INTO tokens (id, name, description, expires_at, created_at,
                          dataset_capabilities, org_capabilities, view_capabilities, secret_digest)
-     SELECT counter.last - $1 + t.ordinal, t.id, t.name, t.description, t.expires_at, t.created_at,
+     SELECT t.id, t.name, t.description, t.expires_at, t.created_at,
             t.dataset_capabilities, t.org_capabilities, t.view_capabilities, t.secret_digest
-     FROM counter,
-          unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                 $7::json[], $8::json[], $9::json[], $10::bytea[])
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                 $6::json[], $7::json[], $8::json[], $9::bytea[])
             WITH ORDINALITY AS t(id, name, description, expires_at, created_at,
-                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest, ordinal)`,
+                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest, ordinal)
+     ORDER BY t.ordinal`,
     [
-      rows.length,
       column((row) => row.token.id),
       column((row) => row.token.name),
       column((row) => row.token.description),
@@ -195,6 +192,55 @@ async function insertRows(
       column((row) => row.secretDigest),
     ],
   );
+}
+
+/** The NOTIFY channel revocations are published on, and the LISTEN connection's application_name. */
+export const REVOCATION_CHANNEL = 'api_tokens_revocations';
+export const LISTENER_APPLICATION_NAME = 'api-tokens-listen';
+/**
+ * Digests per NOTIFY: a payload must stay under 8000 bytes, and each digest takes 46 (43 characters
+ * of base64url, quotes and a comma) after about 80 of id and time.
+ */
+const DIGESTS_PER_NOTIFY = 150;
+
+/**
+ * Publishes the secret digests of the tokens `ids` names (locked by the caller's transaction) on
+ * REVOCATION_CHANNEL, delivered to every listener if and only if the transaction commits. Each
+ * NOTIFY takes the next number of the revocation_events sequence as its id, so that every replica
+ * names it alike. Digests only: a secret is never stored, let alone sent.
+ */
+async function notifyRevoked(client: pg.PoolClient, ids: readonly string[]): Promise<void> {
+  const found = await client.query<{ secret_digest: Buffer }>(
+    'SELECT secret_digest FROM tokens WHERE id = ANY($1::text[]) ORDER BY id',
+    [[...new Set(ids)]],
+  );
+  const digests = found.rows.map((row) => row.secret_digest.toString('base64url'));
+  const at = new Date().toISOString();
+  for (let start = 0; start < digests.length; start += DIGESTS_PER_NOTIFY) {
+    await client.query(
+      `SELECT pg_notify($1, json_build_object('id', nextval('revocation_events')::text, 'at', $2::text, 'digests', $3::text[])::text)`,
+      [REVOCATION_CHANNEL, at, digests.slice(start, start + DIGESTS_PER_NOTIFY)],
+    );
+  }
+}
+
+/** A NOTIFY payload as notifyRevoked writes it; undefined when it is not one. */
+function parseRevocation(payload: string | undefined): Revocation | undefined {
+  try {
+    const { id, at, digests } = JSON.parse(payload ?? '') as {
+      id?: unknown;
+      at?: unknown;
+      digests?: unknown;
+    };
+    if (typeof id !== 'string' || typeof at !== 'string' || !Array.isArray(digests)) return undefined;
+    return {
+      id,
+      at: new Date(at),
+      digests: digests.map((digest) => Buffer.from(String(digest), 'base64url')),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 const AUDIT_COLUMNS =
@@ -231,8 +277,10 @@ async function insertEvents(
   );
 }
 
-/** Writes what a rule decided, within the caller's transaction; the event before the token, whose insert locks the position counter last. */
+/** Writes what a rule decided, within the caller's transaction. */
 async function applyWrites(client: pg.PoolClient, writes: Writes): Promise<void> {
+  // Before the writes, which may delete the rows; heard by every replica when this commits.
+  if (writes.revoke !== undefined && writes.revoke.length > 0) await notifyRevoked(client, writes.revoke);
   if (writes.replace !== undefined) {
     const { id, expiresAt, replacedBy } = writes.replace;
     await client.query('UPDATE tokens SET expires_at = $2, replaced_by = $3 WHERE id = $1', [
@@ -254,6 +302,14 @@ async function applyWrites(client: pg.PoolClient, writes: Writes): Promise<void>
 
 export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #connectTimeoutMs: number;
+  /** Who hears revocations, through one LISTEN connection of its own, opened when the first listens. */
+  readonly #listeners = new Set<RevocationListener>();
+  #listenConnection: pg.Client | undefined;
+  #listening = false;
+  #closing = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
 
@@ -294,7 +350,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     for (;;) {
       try {
         const applied = await migratePostgres(pool);
-        return new PostgresTokenStore(pool, options, applied);
+        return new PostgresTokenStore(pool, url, options, applied);
       } catch (err) {
         const reason = unavailableReason(err);
         if (reason === undefined || isMissingDatabase(err) || Date.now() + delayMs > deadline) {
@@ -312,9 +368,14 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     }
   }
 
-  private constructor(pool: pg.Pool, options: PostgresStoreOptions, migrationsApplied: number) {
+  private constructor(pool: pg.Pool, url: string, options: PostgresStoreOptions, migrationsApplied: number) {
     super(options);
     this.#pool = pool;
+    this.#url = url;
+    this.#connectTimeoutMs = Math.min(
+      options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS,
+      Math.max(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 1),
+    );
     this.migrationsApplied = migrationsApplied;
     this.startBackgroundPurge();
   }
@@ -324,12 +385,23 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     return this.#pool;
   }
 
+  /**
+   * A failure as the store reports it. A database refusing new connections as it shuts down
+   * (57P03: a smart shutdown waits for every session to end) also ends the LISTEN connection, so
+   * that the shutdown can complete; the listeners hear of the loss, and listening resumes once the
+   * database takes connections again.
+   */
+  #failed(err: unknown): unknown {
+    if ((err as { code?: unknown } | null)?.code === '57P03') this.#listenConnection?.end().catch(() => {});
+    return toStoreError(err);
+  }
+
   /** One statement on its own (autocommit), failures of the environment as StoreUnavailableError. */
   async #query<Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
     try {
       return await this.#pool.query<Row>(text, values);
     } catch (err) {
-      throw toStoreError(err);
+      throw this.#failed(err);
     }
   }
 
@@ -345,7 +417,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
       try {
         checkedOut = await checkOut(this.#pool);
       } catch (err) {
-        throw toStoreError(err);
+        throw this.#failed(err);
       }
       const { client, giveBack } = checkedOut;
       let begun = false;
@@ -368,7 +440,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
         // did nothing yet: another connection may well work.
         const staleConnection = broken && !begun;
         if ((isRetryable(err) || staleConnection) && attempt < TRANSACTION_ATTEMPTS) continue;
-        throw toStoreError(err);
+        throw this.#failed(err);
       }
     }
   }
@@ -575,7 +647,76 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     await this.#query('SELECT 1');
   }
 
+  /**
+   * One dedicated connection LISTENs for every listener of this store. When it is lost, each
+   * listener is told (`lost`) and the store reconnects, retrying with backoff up to 2 s, telling
+   * `listening` once it listens again.
+   */
+  listenForRevocations(listener: RevocationListener): () => void {
+    this.#listeners.add(listener);
+    if (this.#listening) listener.listening();
+    else if (this.#listenConnection === undefined && this.#reconnectTimer === undefined)
+      void this.#listen(100);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  async #listen(delayMs: number): Promise<void> {
+    this.#reconnectTimer = undefined;
+    if (this.#closing) return;
+    const client = new pg.Client({
+      connectionString: this.#url,
+      keepAlive: true,
+      application_name: LISTENER_APPLICATION_NAME,
+      connectionTimeoutMillis: this.#connectTimeoutMs,
+    });
+    this.#listenConnection = client;
+    let ended = false;
+    const onLost = (err: Error) => {
+      if (ended) return;
+      ended = true;
+      client.end().catch(() => {});
+      if (this.#listenConnection === client) this.#listenConnection = undefined;
+      const wasListening = this.#listening;
+      this.#listening = false;
+      if (wasListening) for (const listener of this.#listeners) listener.lost(err);
+      if (this.#closing) return;
+      // At once after a loss (the database may just have ended this session), then backing off.
+      const wait = wasListening ? 0 : delayMs;
+      this.#reconnectTimer = setTimeout(
+        () => void this.#listen(wasListening ? 100 : Math.min(delayMs * 2, 2000)),
+        wait,
+      );
+      this.#reconnectTimer.unref();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost(new StoreUnavailableError('the LISTEN connection ended')));
+    client.on('notification', (message) => {
+      if (message.channel !== REVOCATION_CHANNEL) return;
+      const revocation = parseRevocation(message.payload);
+      // A payload not understood may have named a revocation: as good as a lost feed.
+      if (revocation === undefined) onLost(new Error('a revocation NOTIFY whose payload could not be read'));
+      else for (const listener of this.#listeners) listener.revoked(revocation);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+    } catch (err) {
+      onLost(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (ended || this.#closing) return;
+    this.#listening = true;
+    for (const listener of this.#listeners) listener.listening();
+  }
+
   protected async closeConnection(): Promise<void> {
-    await this.#pool.end();
+    this.#closing = true;
+    clearTimeout(this.#reconnectTimer);
+    const listening = this.#listenConnection;
+    this.#listenConnection = undefined;
+    this.#listening = false;
+    await Promise.all([this.#pool.end(), listening?.end().catch(() => {})]);
   }
 }

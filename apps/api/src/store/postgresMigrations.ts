@@ -54,4 +54,15 @@ export const postgresMigrations: readonly string[] = [
    CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
   // Leak reports (POST /tokens/leaked) per client address, counted across replicas like the others.
   `CREATE TABLE rate_limit_leak_reports (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);`,
+  // List positions from an identity instead of the one-row counter, whose lock made every insert of
+  // every replica wait in one line until the previous one's commit. The walk's promise (every token
+  // that existed when it began, exactly once) does not need commit order. The sequence continues
+  // after the highest position handed out, so every existing token keeps its place.
+  `ALTER TABLE tokens ALTER COLUMN position ADD GENERATED ALWAYS AS IDENTITY;
+   SELECT setval(pg_get_serial_sequence('tokens', 'position'), GREATEST(counter.last, rows.highest, 1),
+                 GREATEST(counter.last, rows.highest) > 0)
+     FROM list_position AS counter, (SELECT COALESCE(max(position), 0) AS highest FROM tokens) AS rows;
+   DROP TABLE list_position;`,
+  // Numbers for revocation events (NOTIFY revocations), the same on every replica: see revocations.ts.
+  `CREATE SEQUENCE revocation_events;`,
 ];

@@ -21,11 +21,13 @@ import {
 } from './base.js';
 import { Checkpointer } from './checkpointer.js';
 import { claimDatabase } from './claim.js';
+import { LocalRevocations } from './localRevocations.js';
 import { migrations } from './migrations.js';
 import {
   type LockedWrite,
   type MergingEvent,
   type OnceWrite,
+  type RevocationListener,
   StoreUnavailableError,
   type TokenRecord,
   type TokenStore,
@@ -147,7 +149,9 @@ const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   readonly #db: Database.Database;
   readonly #statements;
-  readonly #write: (change: LockedWrite<unknown>) => unknown;
+  readonly #write: (change: LockedWrite<unknown>) => { outcome: unknown; revoked: Buffer[] };
+  /** This process is the database's only writer that caches: revocations are told in process. */
+  readonly #revocations = new LocalRevocations();
   readonly #insertAll: (batch: readonly PendingInsert[]) => unknown[];
   readonly #writeOnce: (change: OnceWrite<unknown>) => unknown;
   readonly #recordRefusals: (refusals: readonly MergingEvent[]) => void;
@@ -204,6 +208,9 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       ),
       // Within a write transaction, which holds the database's one write lock: the row cannot change.
       lockedById: db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`),
+      digestById: db.prepare<[string], { secret_digest: Buffer }>(
+        'SELECT secret_digest FROM tokens WHERE id = ?',
+      ),
       // The live rows among the next `scan` rows: a page reads a bounded number of expired ones.
       list: db.prepare<
         { now: number; after: number; scan: number; limit: number },
@@ -285,8 +292,13 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
         if (row !== undefined) rows.set(id, row);
       }
       const { outcome, writes } = change.decide(rows);
+      // Read before the writes, which may delete the rows.
+      const revoked = (writes?.revoke ?? []).flatMap((id) => {
+        const found = statements.digestById.get(id);
+        return found === undefined ? [] : [found.secret_digest];
+      });
       if (writes !== undefined) apply(writes);
-      return outcome;
+      return { outcome, revoked };
     }).immediate;
     this.#insertAll = db.transaction((batch: readonly PendingInsert[]) =>
       batch.map(({ token, secretDigest, check, event }): unknown => {
@@ -362,7 +374,14 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   }
 
   async write<Outcome>(change: LockedWrite<Outcome>): Promise<Outcome> {
-    return guarded(() => this.#write(change as LockedWrite<unknown>) as Outcome);
+    const { outcome, revoked } = guarded(() => this.#write(change as LockedWrite<unknown>));
+    // After the commit: a listener told earlier could read the row back before it changed.
+    if (revoked.length > 0) this.#revocations.publish(revoked);
+    return outcome as Outcome;
+  }
+
+  listenForRevocations(listener: RevocationListener): () => void {
+    return this.#revocations.listen(listener);
   }
 
   async writeOnce<Outcome>(change: OnceWrite<Outcome>): Promise<Outcome> {

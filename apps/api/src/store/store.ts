@@ -55,8 +55,8 @@ export const DEFAULT_POOL_SIZE = 10;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 /**
- * A place in the store's listing order: the order tokens were committed in. Opaque outside the
- * store; a page starts after one.
+ * A place in the store's listing order, handed out as tokens are stored (SQLite's rowid,
+ * PostgreSQL's identity column). Opaque outside the store; a page starts after one.
  */
 export type ListPosition = number;
 
@@ -89,6 +89,38 @@ export interface Writes {
   event?: AuditEvent;
   /** Records, for the life of the store, that `fact` happened (see OnceWrite); `at` is kept beside it for an operator. */
   mark?: { fact: string; at: Date };
+  /**
+   * Tokens this write ends or cuts short, by id (locked): the store publishes their secret digests
+   * as one revocation when the transaction commits, to every process that listens (see
+   * listenForRevocations). The rule decides which; the store only looks their digests up.
+   */
+  revoke?: readonly string[];
+}
+
+/** Secrets that a commit ended or cut short: evict them from every cache. */
+export interface Revocation {
+  /**
+   * Its place in the feed, the same in every process that hears it (PostgreSQL: a number from the
+   * revocation_events sequence, carried in the NOTIFY). Opaque: compared for equality only. Every
+   * process hears revocations in commit order, so "after this one" means the same everywhere.
+   */
+  id: string;
+  /** When it was written (the revoking transaction's clock). */
+  at: Date;
+  /** SHA-256 digests of the secrets. */
+  digests: readonly Buffer[];
+}
+
+/** Told of revocations as they commit, and of the times they may be missed. */
+export interface RevocationListener {
+  revoked(revocation: Revocation): void;
+  /**
+   * From now until `listening`, revocations may be missed (PostgreSQL: the LISTEN connection was
+   * lost; the store reconnects by itself): what a listener cached must be dropped, not trusted.
+   */
+  lost(err: Error): void;
+  /** Revocations are heard from now on (at first, and again after `lost`). */
+  listening(): void;
 }
 
 /** What a rule answers, and what it writes (nothing when left out). */
@@ -194,9 +226,9 @@ export interface TokenStore {
   findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined>;
   findById(id: string, now: Date): Promise<TokenRecord | undefined>;
   /**
-   * A page of live tokens in the order they were committed, after `after` when given. Commit order,
-   * not creation time: a token committed later never lands before a page already read, so a walk
-   * through the pages skips nothing that existed when it started.
+   * A page of live tokens in the order they were stored, after `after` when given. A walk through
+   * the pages passes every token that existed when it began exactly once; a token stored during
+   * the walk may or may not appear (its position may be behind a page already read).
    */
   list(options: { now: Date; limit: number; after?: ListPosition }): Promise<ListPage>;
   /** Runs a write a rule decides on from rows locked for it (see LockedWrite); resolves with the rule's outcome. */
@@ -226,6 +258,12 @@ export interface TokenStore {
   count(): Promise<number>;
   /** Resolves when the store answers a trivial query, rejects with StoreUnavailableError when not (GET /readyz). */
   ping(): Promise<void>;
+  /**
+   * Tells `listener` of every revocation committed (by any process on the database) from when it
+   * says `listening`; answers a function that stops telling it. Until `listening`, and after
+   * `lost`, revocations may be missed.
+   */
+  listenForRevocations(listener: RevocationListener): () => void;
   close(): Promise<void>;
 }
 

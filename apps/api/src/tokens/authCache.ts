@@ -13,19 +13,67 @@ export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
  */
 export class AuthCache {
   readonly #size: number;
+  /** How long an entry is trusted (AUTH_CACHE_TTL); 0: until evicted. */
+  readonly #ttlMs: number;
+  /** False while the cache must not be used (its process is not hearing revocations): every read loads. */
+  #enabled = true;
   readonly #byKey = new Map<string, TokenRecord>();
+  /** When each entry was cached (performance.now()), when there is a TTL. */
+  readonly #cachedAt = new Map<string, number>();
   readonly #keyById = new Map<string, string>();
   /** Bumped whenever an entry is dropped: a store read that started before must not be cached. */
   #forgetEpoch = 0;
 
-  /** `size` 0: nothing is cached. */
-  constructor(size: number) {
+  /** `size` 0: nothing is cached. `ttlMs` 0: an entry stays until evicted or forgotten. */
+  constructor(size: number, ttlMs = 0) {
     this.#size = size;
+    this.#ttlMs = ttlMs;
+  }
+
+  /**
+   * Empties the cache and, with `enabled` false, bypasses it until enabled again: while its process
+   * may miss revocations (the feed is lost), nothing read can be trusted to stay true. A read in
+   * flight across either change is not cached.
+   */
+  reset(enabled: boolean): void {
+    this.#forgetEpoch++;
+    this.#enabled = enabled;
+    this.#byKey.clear();
+    this.#keyById.clear();
+    this.#cachedAt.clear();
+  }
+
+  /** Drops the tokens cached under these keys (a revocation heard from the feed). */
+  forgetKeys(keys: readonly string[]): void {
+    this.#forgetEpoch++;
+    for (const key of keys) {
+      const token = this.#byKey.get(key);
+      if (token === undefined) continue;
+      this.#drop(key, token);
+    }
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  #drop(key: string, token: TokenRecord): void {
+    this.#byKey.delete(key);
+    this.#cachedAt.delete(key);
+    if (this.#keyById.get(token.id) === key) this.#keyById.delete(token.id);
   }
 
   /** The token cached under `key`, refreshed as the most recently used; else `load`'s, cached unless a change raced it. */
   async read(key: string, load: () => Promise<TokenRecord | undefined>): Promise<TokenRecord | undefined> {
-    const cached = this.#byKey.get(key);
+    let cached = this.#byKey.get(key);
+    if (
+      cached !== undefined &&
+      this.#ttlMs > 0 &&
+      performance.now() - (this.#cachedAt.get(key) ?? 0) > this.#ttlMs
+    ) {
+      this.#drop(key, cached);
+      cached = undefined;
+    }
     if (cached !== undefined) {
       // Refresh its place: the least recently used entry is the one evicted.
       this.#byKey.delete(key);
@@ -49,17 +97,18 @@ export class AuthCache {
     const key = this.#keyById.get(id);
     if (key === undefined) return;
     this.#byKey.delete(key);
+    this.#cachedAt.delete(key);
     this.#keyById.delete(id);
   }
 
   #remember(key: string, token: TokenRecord): void {
-    if (this.#size <= 0) return;
+    if (this.#size <= 0 || !this.#enabled) return;
     this.#byKey.set(key, token);
     this.#keyById.set(token.id, key);
+    if (this.#ttlMs > 0) this.#cachedAt.set(key, performance.now());
     if (this.#byKey.size > this.#size) {
       const [oldestKey, oldest] = this.#byKey.entries().next().value as [string, TokenRecord];
-      this.#byKey.delete(oldestKey);
-      this.#keyById.delete(oldest.id);
+      this.#drop(oldestKey, oldest);
     }
   }
 }

@@ -38,7 +38,8 @@ export function deletion(request: DeleteRequest): LockedWrite<DeleteOutcome> {
         if (refused !== undefined) return { outcome: { refused } };
       }
       const event = request.event?.(target);
-      return { outcome: { deleted: event }, writes: { delete: id, event } };
+      // Its secret ends here: every cache is told (the revocation feed).
+      return { outcome: { deleted: event }, writes: { delete: id, event, revoke: [id] } };
     },
   };
 }

@@ -52,6 +52,9 @@ export function regeneration(request: RegenerateRequest): LockedWrite<Regenerate
           replace: { id: request.id, expiresAt, replacedBy: request.replacement.id },
           insert: { token: request.replacement, secretDigest: request.replacementSecretDigest },
           event: request.event,
+          // Cut to its grace period and marked replaced: a verdict cached before says more than is
+          // now true (a later expiry, EXPIRED where NOT_FOUND is due), so every cache is told.
+          revoke: [request.id],
         },
       };
     },

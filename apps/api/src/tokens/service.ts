@@ -20,6 +20,7 @@ import { isLive } from './expiry.js';
 import { isOutlivesIssuer, issuedBy } from './issuance.js';
 import { RefusalCounter } from './refusals.js';
 import { regeneration } from './regeneration.js';
+import { RevocationFeed } from './revocationFeed.js';
 import { digestSecret, generateSecret, isWellFormedSecret } from './secrets.js';
 import { UnknownDigests } from './unknownDigests.js';
 import { UsageRecorder } from './usage.js';
@@ -104,8 +105,14 @@ export class TokenService {
   readonly #catalog: CapabilityCatalog;
   readonly #clock: Clock;
 
-  /** See AuthCache: on only where this process is the database's sole server. */
+  /**
+   * See AuthCache: exact where this process is the database's sole server; elsewhere (PostgreSQL
+   * replicas) on only while the revocation feed is heard, each revocation evicting what it names.
+   */
   readonly #cache: AuthCache;
+  /** Revocations heard from the store, for the cache and for GET /tokens/revocations. */
+  readonly #feed: RevocationFeed;
+  readonly #stopListening: () => void;
   /** Digests the store did not know: an unknown secret repeated costs no store read. */
   readonly #unknown = new UnknownDigests();
   readonly #usage: UsageRecorder;
@@ -117,6 +124,15 @@ export class TokenService {
     catalog: CapabilityCatalog;
     clock: Clock;
     authCacheSize?: number;
+    /** How long a cached token is trusted (AUTH_CACHE_TTL): the bound should the feed fail unnoticed; 0: no bound. */
+    authCacheTtlMs?: number;
+    /**
+     * Whether the cache is exact only while revocations are heard (other processes share the
+     * database): then it is emptied and bypassed while the feed is lost.
+     */
+    cacheNeedsFeed?: boolean;
+    /** Told when the revocation feed is lost (the cache is emptied) and when it is heard again. */
+    onFeedChange?: (change: { listening: boolean; err?: Error }) => void;
     /** Told when background writes (last-use times, refusal counts) failed. */
     onBackgroundError?: (err: Error) => void;
     /** Told of each audit event once it is committed, to log it. */
@@ -125,11 +141,44 @@ export class TokenService {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#clock = deps.clock;
-    this.#cache = new AuthCache(deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE);
+    this.#cache = new AuthCache(deps.authCacheSize ?? DEFAULT_AUTH_CACHE_SIZE, deps.authCacheTtlMs ?? 0);
+    const needsFeed = deps.cacheNeedsFeed ?? false;
+    const onFeedChange = deps.onFeedChange ?? (() => {});
+    // Keys are the digests in base64, as #lookup makes them.
+    this.#feed = new RevocationFeed((revocation) =>
+      this.#cache.forgetKeys(revocation.digests.map((digest) => digest.toString('base64'))),
+    );
+    // Not trusted until revocations are heard.
+    if (needsFeed) this.#cache.reset(false);
+    this.#stopListening = deps.store.listenForRevocations({
+      revoked: (revocation) => this.#feed.revoked(revocation),
+      lost: (err) => {
+        this.#cache.reset(!needsFeed);
+        this.#feed.lost();
+        onFeedChange({ listening: false, err });
+      },
+      listening: () => {
+        // What was read while revocations went unheard may be stale already.
+        this.#cache.reset(true);
+        this.#feed.listening();
+        onFeedChange({ listening: true });
+      },
+    });
     const onBackgroundError = deps.onBackgroundError ?? (() => {});
     this.#onAuditEvent = deps.onAuditEvent ?? (() => {});
     this.#usage = new UsageRecorder(deps.store, onBackgroundError);
     this.#refusals = new RefusalCounter(deps.store, this.#onAuditEvent, onBackgroundError);
+  }
+
+  /** The revocations this process hears, to be read as GET /tokens/revocations. */
+  get revocationFeed(): RevocationFeed {
+    return this.#feed;
+  }
+
+  /** Stops hearing revocations and ends the feed's readers: a clean stop calls it before closing the server. */
+  stopFeed(): void {
+    this.#stopListening();
+    this.#feed.endReaders();
   }
 
   /** Counts an authentication refused (no, malformed or unknown secret) for the audit trail. */
