@@ -9,6 +9,7 @@ import { createAPIToken } from './createAPIToken.js';
 import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
 import { getAPIToken } from './getAPIToken.js';
+import { getAPITokenPolicy } from './getAPITokenPolicy.js';
 import { getAPITokens } from './getAPITokens.js';
 import { getAuditEvents } from './getAuditEvents.js';
 import { getCurrentAPIToken } from './getCurrentAPIToken.js';
@@ -25,6 +26,7 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   createAPIToken,
   deleteAPIToken,
   getAPIToken,
+  getAPITokenPolicy,
   getAPITokens,
   getAuditEvents,
   getCurrentAPIToken,

@@ -166,14 +166,17 @@ async function insertRows(
   await client.query(
     `WITH counter AS (UPDATE list_position SET last = last + $1 RETURNING last)
      INSERT INTO tokens (position, id, name, description, expires_at, created_at,
-                         dataset_capabilities, org_capabilities, view_capabilities, secret_digest)
+                         dataset_capabilities, org_capabilities, view_capabilities, secret_digest,
+                         allowed_cidrs, not_before)
      SELECT counter.last - $1 + t.ordinal, t.id, t.name, t.description, t.expires_at, t.created_at,
-            t.dataset_capabilities, t.org_capabilities, t.view_capabilities, t.secret_digest
+            t.dataset_capabilities, t.org_capabilities, t.view_capabilities, t.secret_digest,
+            t.allowed_cidrs, t.not_before
      FROM counter,
           unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                 $7::json[], $8::json[], $9::json[], $10::bytea[])
+                 $7::json[], $8::json[], $9::json[], $10::bytea[], $11::json[], $12::timestamptz[])
             WITH ORDINALITY AS t(id, name, description, expires_at, created_at,
-                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest, ordinal)`,
+                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest,
+                                 allowed_cidrs, not_before, ordinal)`,
     [
       rows.length,
       column((row) => row.token.id),
@@ -185,9 +188,16 @@ async function insertRows(
       column((row) => JSON.stringify(row.token.orgCapabilities)),
       column((row) => JSON.stringify(row.token.viewCapabilities)),
       column((row) => row.secretDigest),
+      column((row) => JSON.stringify(row.token.allowedCidrs)),
+      column((row) => row.token.notBefore),
     ],
   );
 }
+
+/** A NULL for each of TOKEN_COLUMNS: the listing's marker row carries only its position. */
+const NULL_TOKEN_COLUMNS = TOKEN_COLUMNS.split(',')
+  .map(() => 'NULL')
+  .join(', ');
 
 const AUDIT_COLUMNS =
   'id, time, type, actor_token_id, actor_name, target_token_id, target_name, client_address, request_id, details, refusal_key';
@@ -425,7 +435,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
          WHERE ${LIVE}
          ORDER BY position LIMIT $4)
        UNION ALL
-       (SELECT true, position, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       (SELECT true, position, ${NULL_TOKEN_COLUMNS}
           FROM tokens WHERE position > $1 ORDER BY position OFFSET $3 LIMIT 1)`,
       [after ?? 0, now, scanSize(limit, this.expiredRowsReadPerPage), limit + 1],
     );

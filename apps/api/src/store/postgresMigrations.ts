@@ -54,4 +54,7 @@ export const postgresMigrations: readonly string[] = [
    CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
   // Leak reports (POST /tokens/leaked) per client address, counted across replicas like the others.
   `CREATE TABLE rate_limit_leak_reports (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);`,
+  // Where and when a token works (issue 25): its networks, normalised CIDRs ('[]': anywhere), and its
+  // start (NULL: from its creation).
+  `ALTER TABLE tokens ADD COLUMN allowed_cidrs json NOT NULL DEFAULT '[]', ADD COLUMN not_before timestamptz;`,
 ];
