@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import type { ApiTokenVerdict } from '@api-tokens/client';
 import { LRUCache } from 'lru-cache';
 
-/** The key of a secret and what was required of it: the secret's digest, never the secret. */
-export function cacheKey(secret: string, required: unknown): string {
+/** The key of a secret, what was required of it and where it came from: the secret's digest, never the secret. */
+export function cacheKey(secret: string, required: unknown, clientAddress?: string): string {
   const digest = createHash('sha256').update(secret).digest('base64url');
-  return `${digest} ${JSON.stringify(required ?? null)}`;
+  return `${digest} ${JSON.stringify(required ?? null)} ${clientAddress ?? ''}`;
 }
 
 /**
@@ -39,9 +39,11 @@ export class VerdictCache {
     return this.#entries?.get(key);
   }
 
-  /** Remembers a final verdict; RATE_LIMITED says nothing lasting, so it is never kept. */
+  /** Remembers a final verdict; RATE_LIMITED and NOT_YET_VALID are never kept. */
   set(key: string, verdict: ApiTokenVerdict): void {
-    if (this.#entries === undefined || verdict.code === 'RATE_LIMITED') return;
+    // RATE_LIMITED and NOT_YET_VALID say nothing lasting: a token's start may come within the ttl.
+    if (this.#entries === undefined || verdict.code === 'RATE_LIMITED' || verdict.code === 'NOT_YET_VALID')
+      return;
     const now = Date.now();
     let staleAt = now + this.ttlMs;
     if ('token' in verdict && verdict.token.expiresAt !== null) {
