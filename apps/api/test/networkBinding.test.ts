@@ -280,3 +280,29 @@ describe('creating and regenerating bound tokens', () => {
     expect(replaced.body.allowedCidrs).toEqual(['10.2.0.0/16']);
   });
 });
+
+describe('the audit trail', () => {
+  beforeEach(async () => {
+    harness = await createHarness();
+  });
+
+  it('records where and from when a created token works', async () => {
+    const notBefore = new Date(harness.clock().getTime() + 60_000).toISOString();
+    const created = await harness.createToken(harness.adminSecret, {
+      name: 'recorded',
+      allowedCidrs: ['203.0.113.9/24'],
+      notBefore,
+    });
+    const events = await expectAnswer(
+      harness.as(harness.adminSecret).get(`/audit/events?type=token.created&tokenId=${created.body.id}`),
+      'get',
+      '/audit/events',
+      200,
+    );
+    expect(events.body).toEqual([
+      expect.objectContaining({
+        details: expect.objectContaining({ allowedCidrs: ['203.0.113.0/24'], notBefore }),
+      }),
+    ]);
+  });
+});
