@@ -226,6 +226,16 @@ export function createProgram(io: Io): Command {
     )
     .option('--view <grant>', 'a view grant, like errors:query=read (repeatable)', collectScoped('view'))
     .option(
+      '--cidr <cidr>',
+      'a network the token works from, like 203.0.113.0/24 or 2001:db8::/32 (repeatable; none: anywhere)',
+      (text: string, previous: string[] | undefined) => [...(previous ?? []), text.trim()],
+    )
+    .option(
+      '--not-before <when>',
+      'when the token starts working: a date-time (2027-01-31T00:00:00Z) or a duration from now (1d)',
+      (text) => parseExpiry(text, io.now()),
+    )
+    .option(
       '--from-json <file>',
       "the request body from a JSON file, or '-' for standard input; flags add to it",
     )
@@ -235,6 +245,8 @@ export function createProgram(io: Io): Command {
           name?: string;
           description?: string;
           expires?: string;
+          cidr?: string[];
+          notBefore?: string;
           org?: ActionLists;
           dataset?: ScopedGrants;
           view?: ScopedGrants;
@@ -248,6 +260,8 @@ export function createProgram(io: Io): Command {
           ...(options.name === undefined ? {} : { name: options.name }),
           ...(options.description === undefined ? {} : { description: options.description }),
           ...(options.expires === undefined ? {} : { expiresAt: options.expires }),
+          ...(options.cidr === undefined ? {} : { allowedCidrs: options.cidr }),
+          ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
           ...(options.org === undefined
             ? {}
             : { orgCapabilities: { ...body.orgCapabilities, ...options.org } }),
