@@ -7,9 +7,10 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { ExpiryField } from '../../components/ExpiryField';
 import { Page } from '../../components/Page';
 import { SecretBox } from '../../components/SecretBox';
-import { type ExpiryPreset, expiresAtOf } from '../../dates';
+import { type ExpiryPreset, expiresAtOf, presetsWithin } from '../../dates';
 import {
   createApiTokenMutation,
+  getApiTokenPolicyOptions,
   getApiTokensQueryKey,
   getCurrentApiTokenOptions,
 } from '../../generated/@tanstack/react-query.gen';
@@ -19,6 +20,8 @@ import { Link } from '../../router';
 
 export function NewToken() {
   const self = useQuery(getCurrentApiTokenOptions());
+  // The server's cap on a token's lifetime, so that only expiries it accepts are offered.
+  const policy = useQuery(getApiTokenPolicyOptions());
   const queryClient = useQueryClient();
   const create = useMutation({
     ...createApiTokenMutation(),
@@ -26,7 +29,7 @@ export function NewToken() {
   });
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [preset, setPreset] = useState<ExpiryPreset | 'keep'>('90');
+  const [chosenPreset, setPreset] = useState<ExpiryPreset | 'keep'>('90');
   const [date, setDate] = useState('');
   const [notBefore, setNotBefore] = useState('');
   const [networks, setNetworks] = useState('');
@@ -37,6 +40,11 @@ export function NewToken() {
   const [dateError, setDateError] = useState<string>();
   const id = useId();
 
+  // A preset the server's cap rules out gives way to the longest it allows (a date, when no number of days fits).
+  const allowed = presetsWithin(policy.data?.maxLifetimeSeconds);
+  const preset: ExpiryPreset | 'keep' = allowed.some(({ value }) => value === chosenPreset)
+    ? chosenPreset
+    : (allowed.filter(({ value }) => value !== 'date').at(-1)?.value ?? 'date');
   const expiresAt = expiresAtOf(preset === 'keep' ? 'never' : preset, date);
   const allowedCidrs = cidrsOf(networks);
   const startsAt = notBeforeOf(notBefore);
@@ -116,6 +124,7 @@ export function NewToken() {
           onPreset={setPreset}
           onDate={setDate}
           error={dateError}
+          maxLifetimeSeconds={policy.data?.maxLifetimeSeconds}
         />
         <div className="field">
           <label htmlFor={`${id}-not-before`}>Not before</label>
