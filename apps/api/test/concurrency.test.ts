@@ -160,7 +160,7 @@ console.log('opened');
 await go.next();
 const token = {
   id: process.env.NAME, name: process.env.NAME, description: '', expiresAt: null, createdAt: new Date(0),
-  datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {},
+  datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {}, allowedCidrs: [], notBefore: null,
 };
 const bootstrapped = await store.insertFirst(token, Buffer.alloc(32, process.env.NAME));
 console.log(JSON.stringify({ migrationsApplied: store.migrationsApplied, bootstrapped }));
