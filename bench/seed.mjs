@@ -32,6 +32,8 @@ for (let done = 0; done < total; done += chunk) {
           datasetCapabilities: { [`dataset-${(done + i) % 5000}`]: { ingest: ['create'], query: ['read'] } },
           orgCapabilities: { dashboards: ['read'] },
           viewCapabilities: {},
+          allowedCidrs: [],
+          notBefore: null,
         },
         digestSecret(generateSecret()),
       ),

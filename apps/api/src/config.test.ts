@@ -26,6 +26,7 @@ const DEFAULTS: Config = {
   rateLimits: { failedAuthPerMinute: 60, requestsPerTokenPerSecond: 50, leakReportsPerMinute: 60 },
   databasePoolSize: 10,
   databaseConnectTimeoutMs: 30_000,
+  maxTokenLifetimeMs: undefined,
 };
 
 /** Every variable readConfig reads. */
@@ -52,6 +53,7 @@ const VARIABLES = [
   'METRICS_PORT',
   'METRICS_HOST',
   'LEAK_REPORTS_PER_MINUTE',
+  'MAX_TOKEN_LIFETIME',
 ];
 
 describe('readConfig', () => {
@@ -93,6 +95,7 @@ describe('readConfig', () => {
         METRICS_PORT: '9100',
         METRICS_HOST: '0.0.0.0',
         LEAK_REPORTS_PER_MINUTE: '5',
+        MAX_TOKEN_LIFETIME: '90d',
       }),
     ).toEqual({
       port: 8080,
@@ -115,6 +118,7 @@ describe('readConfig', () => {
       rateLimits: { failedAuthPerMinute: 0, requestsPerTokenPerSecond: 7, leakReportsPerMinute: 5 },
       databasePoolSize: 25,
       databaseConnectTimeoutMs: 120_000,
+      maxTokenLifetimeMs: 90 * 24 * 60 * 60 * 1000,
     });
   });
 
@@ -214,6 +218,9 @@ describe('readConfig', () => {
     ['DOCS', 'no'],
     ['CONSOLE', 'off please'],
     ['METRICS', 'OFF'],
+    ['MAX_TOKEN_LIFETIME', '90'],
+    ['MAX_TOKEN_LIFETIME', '0s'],
+    ['MAX_TOKEN_LIFETIME', '3w'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(new RegExp(`^${name}: `));

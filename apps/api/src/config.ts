@@ -52,6 +52,8 @@ export interface Config {
   metricsPort: number;
   /** The metrics listener's address (METRICS_HOST): loopback by default, never the API's. */
   metricsHost: string;
+  /** The longest a created or regenerated token may live (MAX_TOKEN_LIFETIME); undefined: no cap. */
+  maxTokenLifetimeMs: number | undefined;
 }
 
 /** Where /metrics is served unless METRICS_PORT and METRICS_HOST say otherwise: the OpenTelemetry Prometheus exporter's port, on loopback only. */
@@ -138,6 +140,18 @@ function readDuration(env: NodeJS.ProcessEnv, name: string, fallback: number): n
   }
 }
 
+/** MAX_TOKEN_LIFETIME: a duration of at least a second (90d); unset: no cap. */
+function readMaxLifetime(env: NodeJS.ProcessEnv): number | undefined {
+  if (read(env, 'MAX_TOKEN_LIFETIME') === undefined) return undefined;
+  const ms = readDuration(env, 'MAX_TOKEN_LIFETIME', 0);
+  if (ms < 1000) {
+    throw new ConfigError(
+      'MAX_TOKEN_LIFETIME: must be at least 1s; leave it unset for no cap on how long a token lives',
+    );
+  }
+  return ms;
+}
+
 /** CORS_ORIGINS: comma-separated origins such as https://app.example.com; each must be scheme://host[:port]. */
 function readOrigins(raw: string | undefined): string[] {
   const origins = (raw ?? '')
@@ -219,6 +233,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     metrics: readSwitch(env, 'METRICS'),
     metricsPort: readPort(read(env, 'METRICS_PORT'), 'METRICS_PORT', DEFAULT_METRICS_PORT),
     metricsHost: readHost(read(env, 'METRICS_HOST') ?? DEFAULT_METRICS_HOST, 'METRICS_HOST'),
+    maxTokenLifetimeMs: readMaxLifetime(env),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,

@@ -140,6 +140,7 @@ async function main(): Promise<void> {
     },
     // Each audit event once in the log too, for shipping to a SIEM without polling the API.
     onAuditEvent: logAuditEvents(logger, presentAuditEvent),
+    maxLifetimeMs: config.maxTokenLifetimeMs,
   });
   const app = createApp({
     tokens,

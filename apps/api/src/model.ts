@@ -28,6 +28,10 @@ export interface TokenRecord extends Capabilities {
   lastUsedAt: Date | null;
   /** The id of the token a regenerate replaced it with; null: not replaced. */
   replacedBy: string | null;
+  /** The networks it may be used from, normalised CIDRs (tokens/networks.ts); empty: anywhere. */
+  allowedCidrs: readonly string[];
+  /** Before this it authenticates nothing; null: from its creation. */
+  notBefore: Date | null;
 }
 
 /**

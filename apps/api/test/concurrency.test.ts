@@ -161,7 +161,7 @@ console.log('opened');
 await go.next();
 const token = {
   id: process.env.NAME, name: process.env.NAME, description: '', expiresAt: null, createdAt: new Date(0),
-  datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {},
+  datasetCapabilities: {}, orgCapabilities: {}, viewCapabilities: {}, allowedCidrs: [], notBefore: null,
 };
 const bootstrapped = await store.writeOnce(
   bootstrapOnce({ token, secretDigest: Buffer.alloc(32, process.env.NAME), now: new Date(0) }),

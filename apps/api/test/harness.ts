@@ -53,7 +53,10 @@ export interface Harness {
   /** Every log line the app wrote, as JSON text. */
   logLines: string[];
   /** A new token holding exactly `capabilities`; its secret. */
-  callerWith(capabilities: Partial<Capabilities>, options?: { expiresAt?: string }): Promise<string>;
+  callerWith(
+    capabilities: Partial<Capabilities>,
+    options?: { expiresAt?: string; allowedCidrs?: string[]; notBefore?: string },
+  ): Promise<string>;
   /** POST /v2/tokens with a JSON body, as `secret`. */
   createToken(secret: string | undefined, body: unknown): supertest.Test;
   /** Requests to the API as `secret` (anonymous when undefined); paths are relative to the base path. */
@@ -79,6 +82,8 @@ export interface HarnessOptions {
   trustProxy?: boolean | number | string;
   /** The spec the app mounts; default the project's own. */
   spec?: typeof spec;
+  /** MAX_TOKEN_LIFETIME in milliseconds; default none. */
+  maxLifetimeMs?: number;
 }
 
 /** Every harness made in this test file, so the setup file can check their logs when the file ends. */
@@ -131,6 +136,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     catalog,
     clock,
     onAuditEvent: logAuditEvents(logger, presentAuditEvent),
+    maxLifetimeMs: options.maxLifetimeMs,
   });
   const bootstrapped = await tokens.bootstrap();
   const adminSecret = bootstrapped?.generatedSecret;
@@ -171,10 +177,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     adminSecret,
     admin,
     logLines,
-    async callerWith(capabilities, { expiresAt } = {}) {
+    async callerWith(capabilities, { expiresAt, allowedCidrs, notBefore } = {}) {
       const created = await tokens.createToken(admin, {
         name: 'test caller',
         expiresAt: expiresAt === undefined ? null : new Date(expiresAt),
+        allowedCidrs,
+        notBefore: notBefore === undefined ? null : new Date(notBefore),
         ...capabilities,
       });
       return created.secret;

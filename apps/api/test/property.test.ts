@@ -323,13 +323,18 @@ function mutations(now: number): fc.Arbitrary<Mutation> {
     ...Object.entries(fields)
       .filter(([, schema]) => stringBranch(schema)?.format === 'date-time')
       .flatMap(([field]) => [
-        // The spec's prose: in the future; Go's zero time, the one past instant allowed, is left out.
-        dateTimeArbitrary(Date.parse('0001-01-01T00:00:00.001Z'), now).map((value) => ({
-          what: `${field}: not in the future`,
-          path: [field],
-          value,
-          schemaRefuses: false,
-        })),
+        // The spec's prose: an expiry is in the future; Go's zero time, the one past instant allowed,
+        // is left out. A start (notBefore) may be past: the token works at once.
+        ...(field === 'notBefore'
+          ? []
+          : [
+              dateTimeArbitrary(Date.parse('0001-01-01T00:00:00.001Z'), now).map((value) => ({
+                what: `${field}: not in the future`,
+                path: [field],
+                value,
+                schemaRefuses: false,
+              })),
+            ]),
         fc
           .oneof(
             dateTimeArbitrary(now + 1, LAST_UTC_INSTANT).map((value) =>
@@ -348,6 +353,21 @@ function mutations(now: number): fc.Arbitrary<Mutation> {
             schemaRefuses: true,
           })),
       ]),
+    // The prose's CIDR notation: a string the schema admits that is no network.
+    fc
+      .tuple(
+        fc.uniqueArray(fc.constantFrom(...VALID_CIDRS), { maxLength: 3 }),
+        fc.oneof(
+          fc.string({ minLength: 1, maxLength: 12 }).filter((text) => !/^[0-9a-f:.]+(\/\d+)?$/i.test(text)),
+          fc.constantFrom('10.0.0.0/33', '2001:db8::/129', '1.2.3', '010.0.0.1/8', 'fe80::1%eth0'),
+        ),
+      )
+      .map(([valid, bad]) => ({
+        what: 'allowedCidrs: a string that is no network',
+        path: ['allowedCidrs'],
+        value: [...valid, bad],
+        schemaRefuses: false,
+      })),
     fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 2 }).map((value) => ({
       what: 'a body that is not an object',
       path: [],
@@ -358,7 +378,53 @@ function mutations(now: number): fc.Arbitrary<Mutation> {
   return fc.oneof(...kinds);
 }
 
-const validBody = (now: number) => schemaArbitrary(spec, request, options(now)) as fc.Arbitrary<Json>;
+/**
+ * Networks the spec's schema cannot tell from any other string (CIDR notation is the rules' to read),
+ * so valid bodies take theirs from these, already in normalised form.
+ */
+const VALID_CIDRS = [
+  '10.0.0.0/8',
+  '203.0.113.0/24',
+  '198.51.100.7/32',
+  '2001:db8::/32',
+  '2001:db8::1/128',
+  '::/0',
+  '0.0.0.0/0',
+];
+
+/** A date-time as a body sends it, as an instant; undefined for none (null, absent, Go's zero time). */
+const instantOf = (sent: unknown) =>
+  typeof sent === 'string' && sent !== GO_ZERO_TIME ? Date.parse(sent) : undefined;
+
+/**
+ * A valid body from the spec's schema, with what the prose adds: networks that are networks, and a
+ * start (notBefore) before the end (expiresAt), else none.
+ */
+const validBody = (now: number) =>
+  fc
+    .tuple(
+      schemaArbitrary(spec, request, options(now)) as fc.Arbitrary<Json>,
+      fc.uniqueArray(fc.constantFrom(...VALID_CIDRS), { maxLength: 4 }),
+    )
+    .map(([body, cidrs]) => {
+      const valid: Json = { ...body };
+      if (Array.isArray(body.allowedCidrs)) valid.allowedCidrs = cidrs;
+      const start = instantOf(body.notBefore);
+      const end = instantOf(body.expiresAt);
+      if (start !== undefined && end !== undefined && end <= start) delete valid.notBefore;
+      return valid;
+    });
+
+/** What an answer says of the networks and start a body asked for: each only when set. */
+function expectedPlace(body: Json): Json {
+  const start = instantOf(body.notBefore);
+  return {
+    ...(Array.isArray(body.allowedCidrs) && body.allowedCidrs.length > 0
+      ? { allowedCidrs: body.allowedCidrs }
+      : {}),
+    ...(start === undefined ? {} : { notBefore: new Date(start).toISOString() }),
+  };
+}
 
 describe('createAPIToken, properties over bodies generated from the spec', () => {
   it('finds the capability fields and their actions in the spec', () => {
@@ -384,6 +450,7 @@ describe('createAPIToken, properties over bodies generated from the spec', () =>
           description: body.description ?? '',
           expiresAt: expectedExpiry(body.expiresAt),
           ...expectedCapabilities(body),
+          ...expectedPlace(body),
           samlAuthenticated: false,
           createdAt: new Date(now).toISOString(),
           apiLastUsed: null,

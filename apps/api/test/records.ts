@@ -16,6 +16,8 @@ export function tokenRecord(name = 'token', expiresAt: Date | null = null): Toke
     viewCapabilities: {},
     lastUsedAt: null,
     replacedBy: null,
+    allowedCidrs: [],
+    notBefore: null,
   };
 }
 

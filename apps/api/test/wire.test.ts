@@ -137,6 +137,48 @@ describe("Axiom's Go client", () => {
   });
 });
 
+describe("Axiom's clients and this service's extensions", () => {
+  it('still decode a token bound to networks and starting later: the new fields are extra, the others unchanged', async () => {
+    const answer = await create({
+      name: 'bound-later',
+      expiresAt: '2031-01-01T00:00:00Z',
+      allowedCidrs: ['203.0.113.0/24'],
+      notBefore: '2030-06-01T00:00:00Z',
+    });
+    expect(answer.body).toMatchObject({
+      expiresAt: '2031-01-01T00:00:00.000Z',
+      allowedCidrs: ['203.0.113.0/24'],
+      notBefore: '2030-06-01T00:00:00.000Z',
+    });
+    expectGoDecodes(answer.body, true);
+    expectPythonDecodes(answer.body);
+    const read = (await harness.as(harness.adminSecret).get(`/tokens/${answer.body.id}`)).body;
+    expectGoDecodes(read, false);
+    expectPythonDecodes(read);
+    for (const token of (await harness.as(harness.adminSecret).get('/tokens')).body)
+      expectGoDecodes(token, false);
+  });
+
+  it('answer a token bound nowhere and starting at once exactly as before: no new field at all', async () => {
+    const answer = await create({ name: 'plain' });
+    expect(Object.keys(answer.body).sort()).toEqual(
+      [
+        'apiLastUsed',
+        'createdAt',
+        'datasetCapabilities',
+        'description',
+        'expiresAt',
+        'id',
+        'name',
+        'orgCapabilities',
+        'samlAuthenticated',
+        'token',
+        'viewCapabilities',
+      ].sort(),
+    );
+  });
+});
+
 describe("Axiom's Python client", () => {
   it('creates a token with unset fields as null', async () => {
     const answer = await create({

@@ -79,6 +79,11 @@ export function printToken(write: Write, token: ApiToken): void {
     ['Name', token.name],
     ['Description', token.description ?? ''],
     ['Expires', expiry(token)],
+    ...(token.notBefore === undefined ? [] : [['Not before', token.notBefore] as [string, string]]),
+    ...(token.allowedCidrs ?? []).map((cidr, index): [string, string] => [
+      index === 0 ? 'Networks' : '',
+      cidr,
+    ]),
     ['Grants', grants[0] ?? '(none)'],
     ...grants.slice(1).map((grant): [string, string] => ['', grant]),
   ];

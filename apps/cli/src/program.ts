@@ -226,6 +226,16 @@ export function createProgram(io: Io): Command {
     )
     .option('--view <grant>', 'a view grant, like errors:query=read (repeatable)', collectScoped('view'))
     .option(
+      '--cidr <cidr>',
+      'a network the token works from, like 203.0.113.0/24 or 2001:db8::/32 (repeatable; none: anywhere)',
+      (text: string, previous: string[] | undefined) => [...(previous ?? []), text.trim()],
+    )
+    .option(
+      '--not-before <when>',
+      'when the token starts working: a date-time (2027-01-31T00:00:00Z) or a duration from now (1d)',
+      (text) => parseExpiry(text, io.now()),
+    )
+    .option(
       '--from-json <file>',
       "the request body from a JSON file, or '-' for standard input; flags add to it",
     )
@@ -235,6 +245,8 @@ export function createProgram(io: Io): Command {
           name?: string;
           description?: string;
           expires?: string;
+          cidr?: string[];
+          notBefore?: string;
           org?: ActionLists;
           dataset?: ScopedGrants;
           view?: ScopedGrants;
@@ -248,6 +260,8 @@ export function createProgram(io: Io): Command {
           ...(options.name === undefined ? {} : { name: options.name }),
           ...(options.description === undefined ? {} : { description: options.description }),
           ...(options.expires === undefined ? {} : { expiresAt: options.expires }),
+          ...(options.cidr === undefined ? {} : { allowedCidrs: options.cidr }),
+          ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
           ...(options.org === undefined
             ? {}
             : { orgCapabilities: { ...body.orgCapabilities, ...options.org } }),
@@ -325,15 +339,19 @@ export function createProgram(io: Io): Command {
       'require a view grant, like errors:query=read (repeatable)',
       collectScoped('view'),
     )
+    .option(
+      '--client-address <ip>',
+      'the address the token came from; a token bound to networks is valid only from inside them',
+    )
     .addHelpText(
       'after',
       '\nThe token to check comes from standard input (never the command line): api-tokens tokens verify < token.txt\n' +
         'Exit codes: 0 the token is VALID; 1 any other verdict (INSUFFICIENT_CAPABILITIES, EXPIRED, NOT_FOUND,\n' +
-        'RATE_LIMITED) or a failure; 2 usage error; 4 your own token refused (401, 403).',
+        'NOT_YET_VALID, ADDRESS_NOT_ALLOWED, RATE_LIMITED) or a failure; 2 usage error; 4 your own token refused (401, 403).',
     )
     .action(
       async (
-        options: { org?: ActionLists; dataset?: ScopedGrants; view?: ScopedGrants },
+        options: { org?: ActionLists; dataset?: ScopedGrants; view?: ScopedGrants; clientAddress?: string },
         command: Command,
       ) => {
         const required: RequiredCapabilities = {
@@ -347,8 +365,11 @@ export function createProgram(io: Io): Command {
           'tokens verify: expected one token on standard input, like: api-tokens tokens verify < token.txt',
         );
         const { url, client } = connect(command);
-        const body =
-          Object.keys(required).length === 0 ? { token: secret } : { token: secret, require: required };
+        const body = {
+          token: secret,
+          ...(Object.keys(required).length === 0 ? {} : { require: required }),
+          ...(options.clientAddress === undefined ? {} : { clientAddress: options.clientAddress }),
+        };
         const { data } = await expectSuccess(url, verifyApiToken({ client, body }));
         if (format(command) === 'json') printJson(io.stdout, data);
         else printVerdict(io.stdout, data);

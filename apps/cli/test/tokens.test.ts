@@ -168,6 +168,48 @@ describe('api-tokens tokens create', () => {
     expect(created).toMatchObject(body);
   });
 
+  it('takes --cidr repeated and --not-before, and shows both, as JSON and in a table', async () => {
+    const created = await create([
+      '--name',
+      'bound',
+      '--cidr',
+      '203.0.113.9/24',
+      '--cidr',
+      '2001:db8::/32',
+      '--not-before',
+      '2031-01-01T00:00:00Z',
+      '--expires',
+      '2031-02-01T00:00:00Z',
+    ]);
+    expect(created).toMatchObject({
+      allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
+      notBefore: '2031-01-01T00:00:00.000Z',
+    });
+    const table = await cli(['tokens', 'get', created.id, '-o', 'table']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/Not before: +2031-01-01T00:00:00\.000Z\n/);
+    expect(table.stdout).toMatch(/Networks: +203\.0\.113\.0\/24\n +2001:db8::\/32\n/);
+    // A duration from now, as --expires takes it.
+    const before = Date.now();
+    const later = await create(['--name', 'later', '--not-before', '1h']);
+    expect(Date.parse(later.notBefore ?? '')).toBeGreaterThanOrEqual(before + 3_600_000);
+  });
+
+  it('shows the API message for a --cidr that is no network, exiting 1', async () => {
+    const result = await cli([
+      'tokens',
+      'create',
+      '--name',
+      'x',
+      '--cidr',
+      '10.0.0.0/8',
+      '--cidr',
+      'nowhere',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('body.allowedCidrs[1]: "nowhere" is not an IPv4 or IPv6 network');
+  });
+
   it('prints the secret once, marked, in a table', async () => {
     const result = await cli([
       'tokens',

@@ -101,6 +101,19 @@ describe('api-tokens tokens verify', () => {
     }
   });
 
+  it('takes --client-address: a token bound to networks is VALID from inside, ADDRESS_NOT_ALLOWED elsewhere', async () => {
+    const bound = await create(['--name', 'bound', '--cidr', '203.0.113.0/24']);
+    const inside = await verify(bound.token, ['--client-address', '203.0.113.7']);
+    expect(inside.code, inside.stderr).toBe(0);
+    expect((JSON.parse(inside.stdout) as ApiTokenVerdict).code).toBe('VALID');
+    for (const args of [['--client-address', '198.51.100.4'], []]) {
+      const refused = await verify(bound.token, args);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toEqual({ valid: false, code: 'ADDRESS_NOT_ALLOWED' });
+      expect(refused.stderr).toContain('ADDRESS_NOT_ALLOWED');
+    }
+  });
+
   it('exits 4 when your own token is unknown or lacks apiTokens: read', async () => {
     const bare = await create(['--name', 'bare-caller']);
     const unknownCaller = await verify(bare.token, [], UNKNOWN);

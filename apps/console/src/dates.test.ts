@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expiresAtOf, SOON_MS, statusOf } from './dates';
+import { EXPIRY_PRESETS, expiresAtOf, presetsWithin, SOON_MS, statusOf } from './dates';
 
 const NOW = Date.parse('2026-12-02T12:00:00Z');
 
@@ -12,6 +12,22 @@ describe('statusOf', () => {
   it('expires within 7 days, expired once past', () => {
     expect(statusOf(new Date(NOW + SOON_MS).toISOString(), NOW)).toBe('expires within 7 days');
     expect(statusOf(new Date(NOW).toISOString(), NOW)).toBe('expired');
+  });
+});
+
+describe('presetsWithin', () => {
+  const values = (maxLifetimeSeconds: number | null) =>
+    presetsWithin(maxLifetimeSeconds).map(({ value }) => value);
+
+  it('offers every preset without a cap', () => {
+    expect(presetsWithin(null)).toEqual(EXPIRY_PRESETS);
+  });
+
+  it('offers no "never" under a cap, nor days beyond it, and always a date', () => {
+    expect(values(90 * 86_400)).toEqual(['7', '30', '90', 'date']);
+    expect(values(30 * 86_400)).toEqual(['7', '30', 'date']);
+    expect(values(30 * 86_400 - 1)).toEqual(['7', 'date']);
+    expect(values(3600)).toEqual(['date']);
   });
 });
 

@@ -34,6 +34,18 @@ export const EXPIRY_PRESETS = [
 export type ExpiryPreset = (typeof EXPIRY_PRESETS)[number]['value'];
 
 /**
+ * The presets the server's cap on a token's lifetime (GET /tokens/policy's `maxLifetimeSeconds`;
+ * null: none) allows: no "never" under a cap, and no number of days beyond it. A date is always
+ * offered; the server names the limit if it is too far.
+ */
+export function presetsWithin(maxLifetimeSeconds: number | null | undefined) {
+  if (maxLifetimeSeconds == null) return EXPIRY_PRESETS;
+  return EXPIRY_PRESETS.filter(({ value }) =>
+    value === 'date' ? true : value === 'never' ? false : Number(value) * DAY_MS <= maxLifetimeSeconds * 1000,
+  );
+}
+
+/**
  * The `expiresAt` a preset means: an RFC 3339 instant, or null for never. A date means the end of
  * that day in the person's time zone; undefined when the preset is "a date" and none is given.
  */

@@ -77,7 +77,15 @@ class TokenServiceUnavailable extends Error {
   }
 }
 
-const VERDICT_CODES = new Set(['VALID', 'INSUFFICIENT_CAPABILITIES', 'EXPIRED', 'NOT_FOUND', 'RATE_LIMITED']);
+const VERDICT_CODES = new Set([
+  'VALID',
+  'INSUFFICIENT_CAPABILITIES',
+  'EXPIRED',
+  'NOT_FOUND',
+  'NOT_YET_VALID',
+  'ADDRESS_NOT_ALLOWED',
+  'RATE_LIMITED',
+]);
 
 /** The answer's body when it has the shape of a verdict; anything else is the token service misbehaving. */
 function asVerdict(data: unknown): ApiTokenVerdict | undefined {
@@ -153,8 +161,10 @@ export function requireToken(options: RequireTokenOptions): TokenGuard {
   async function verify(
     secret: string,
     required: RequiredCapabilities | undefined,
+    clientAddress: string | undefined,
   ): Promise<ApiTokenVerdict> {
-    const key = cache.ttlMs > 0 ? cacheKey(secret, required) : undefined;
+    // The verdict depends on where the token came from (a token bound to networks), so the address is part of the key.
+    const key = cache.ttlMs > 0 ? cacheKey(secret, required, clientAddress) : undefined;
     const cached = key === undefined ? undefined : cache.get(key);
     if (cached !== undefined) return cached;
     const epoch = cache.epoch;
@@ -163,7 +173,13 @@ export function requireToken(options: RequireTokenOptions): TokenGuard {
     try {
       answer = await verifyApiToken({
         client,
-        body: required === undefined ? { token: secret } : { token: secret, require: required },
+        body: {
+          token: secret,
+          ...(required === undefined ? {} : { require: required }),
+          // The address this request came from, as Express's trust proxy setting says: a token bound
+          // to networks is refused from outside them.
+          ...(clientAddress === undefined ? {} : { clientAddress }),
+        },
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch {
@@ -237,7 +253,7 @@ export function requireToken(options: RequireTokenOptions): TokenGuard {
 
     let verdict: ApiTokenVerdict;
     try {
-      verdict = await verify(credentials.token, required);
+      verdict = await verify(credentials.token, required, req.ip);
     } catch (err) {
       if (err instanceof TokenServiceUnavailable) {
         return refuse(res, 503, `cannot check the bearer token: ${err.message}; retry later`, {
@@ -263,6 +279,16 @@ export function requireToken(options: RequireTokenOptions): TokenGuard {
       case 'RATE_LIMITED':
         return refuse(res, 429, `too many requests with this token: retry after ${verdict.retryAfter} s`, {
           'Retry-After': String(verdict.retryAfter),
+        });
+      case 'ADDRESS_NOT_ALLOWED':
+        return refuse(
+          res,
+          403,
+          `the bearer token may not be used from ${req.ip ?? 'an unknown address'}, which is outside the networks it is bound to`,
+        );
+      case 'NOT_YET_VALID':
+        return refuse(res, 401, 'the bearer token is not valid yet: its notBefore has not come', {
+          'WWW-Authenticate': challenge('invalid_token'),
         });
       case 'EXPIRED':
         return refuse(res, 401, 'the bearer token has expired: use a live token', {

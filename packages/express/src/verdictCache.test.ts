@@ -34,6 +34,11 @@ describe('cacheKey', () => {
     expect(key).not.toBe(cacheKey(SECRET, undefined));
     expect(key).not.toBe(cacheKey(`${SECRET}x`, { orgCapabilities: { apiTokens: ['read'] } }));
   });
+
+  it('tells client addresses apart: a token bound to networks has a verdict per address', () => {
+    expect(cacheKey(SECRET, undefined, '203.0.113.7')).not.toBe(cacheKey(SECRET, undefined, '198.51.100.4'));
+    expect(cacheKey(SECRET, undefined, '203.0.113.7')).not.toBe(cacheKey(SECRET, undefined));
+  });
 });
 
 describe('VerdictCache', () => {
@@ -68,6 +73,12 @@ describe('VerdictCache', () => {
     const on = new VerdictCache(60_000, 10);
     on.set('k', { valid: false, code: 'RATE_LIMITED', retryAfter: 1 });
     expect(on.get('k')).toBeUndefined();
+  });
+
+  it('never keeps a NOT_YET_VALID verdict: the token may start within the ttl', () => {
+    const cache = new VerdictCache(60_000, 10);
+    cache.set('k', { valid: false, code: 'NOT_YET_VALID' });
+    expect(cache.get('k')).toBeUndefined();
   });
 
   it('holds at most maxEntries, dropping the least recently used', () => {

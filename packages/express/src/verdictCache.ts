@@ -6,9 +6,9 @@ import { LRUCache } from 'lru-cache';
 /** A secret's digest as the revocation feed names it: base64url SHA-256. */
 export const digestOf = (secret: string): string => createHash('sha256').update(secret).digest('base64url');
 
-/** The key of a secret and what was required of it: the secret's digest, never the secret. */
-export function cacheKey(secret: string, required: unknown): string {
-  return `${digestOf(secret)} ${JSON.stringify(required ?? null)}`;
+/** The key of a secret, what was required of it and where it came from: the secret's digest, never the secret. */
+export function cacheKey(secret: string, required: unknown, clientAddress?: string): string {
+  return `${digestOf(secret)} ${JSON.stringify(required ?? null)} ${clientAddress ?? ''}`;
 }
 
 /** The digest a key starts with. */
@@ -78,10 +78,12 @@ export class VerdictCache {
 
   /**
    * Remembers a final verdict, asked for at `epoch` (see `epoch`), unless entries were dropped since:
-   * a revocation may have crossed it. RATE_LIMITED says nothing lasting, so it is never kept.
+   * a revocation may have crossed it. RATE_LIMITED and NOT_YET_VALID say nothing lasting (a token's
+   * start may come within the ttl), so they are never kept.
    */
   set(key: string, verdict: ApiTokenVerdict, epoch = this.#epoch): void {
-    if (this.#entries === undefined || verdict.code === 'RATE_LIMITED') return;
+    if (this.#entries === undefined || verdict.code === 'RATE_LIMITED' || verdict.code === 'NOT_YET_VALID')
+      return;
     if (!this.#trusted || epoch !== this.#epoch) return;
     const now = Date.now();
     let staleAt = now + this.ttlMs;

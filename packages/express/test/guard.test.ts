@@ -549,3 +549,23 @@ describe('requireToken with a rate-limited token service', () => {
     }
   });
 });
+
+describe('requireToken and a token bound to networks', () => {
+  it('passes req.ip as the client address: lets the token through from inside its networks, 403 from outside', async () => {
+    // The consumer listens on 127.0.0.1, so req.ip is 127.0.0.1: a bound token passes only if the
+    // guard tells the token service where it came from (a bound token is never valid from nowhere).
+    const inside = await tokens.create({ name: 'loopback-only', allowedCidrs: ['127.0.0.0/8'] });
+    const outside = await tokens.create({ name: 'elsewhere-only', allowedCidrs: ['203.0.113.0/24'] });
+    const before = consumer.handled();
+
+    const allowed = await call(consumer, 'GET', '/any', `Bearer ${inside.token}`);
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.apiToken.allowedCidrs).toEqual(['127.0.0.0/8']);
+
+    const refused = await call(consumer, 'GET', '/any', `Bearer ${outside.token}`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain('127.0.0.1');
+    expect(refused.body.message).not.toContain('203.0.113');
+    expect(consumer.handled()).toBe(before + 1);
+  });
+});

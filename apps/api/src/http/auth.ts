@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Provenance } from '../model.js';
 import type { OperationObject } from '../spec.js';
 import { assertHoldsRequired } from '../tokens/capabilities.js';
+import { TokenError } from '../tokens/errors.js';
 import type { Caller, TokenService } from '../tokens/service.js';
 import { unauthorized } from './apiError.js';
 import type { FailedAuthenticationLimiter } from './rateLimits.js';
@@ -16,8 +17,11 @@ declare global {
   }
 }
 
-/** How an authentication ended, for metrics: unknown covers revoked and expired tokens too. */
-export type AuthenticationResult = 'success' | 'missing' | 'malformed' | 'unknown';
+/**
+ * How an authentication ended, for metrics: unknown covers revoked, expired and not yet started
+ * tokens too; forbidden, a live token used from outside the networks it is bound to.
+ */
+export type AuthenticationResult = 'success' | 'missing' | 'malformed' | 'unknown' | 'forbidden';
 
 /** RFC 6750: the scheme name is case-insensitive; the credential is a single token68-like word. */
 const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
@@ -48,7 +52,14 @@ export function authenticate(
     const secret = BEARER.exec(header)?.[1];
     if (secret === undefined)
       return refuse('malformed', "Authorization: malformed header, expected 'Bearer <token>'");
-    const caller = await tokens.authenticate(secret);
+    // The client address, as TRUST_PROXY says: a token bound to networks is refused (403) outside them.
+    const caller = await tokens.authenticate(secret, provenanceOf(req).address).catch((err: unknown) => {
+      if (err instanceof TokenError && err.field[0] === 'caller') {
+        observe('forbidden');
+        throw new TokenError(err.kind, err.reason, ['Authorization']);
+      }
+      throw err;
+    });
     if (caller === undefined)
       return refuse('unknown', 'Authorization: the bearer token is unknown, revoked or expired');
     observe('success');

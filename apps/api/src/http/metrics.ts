@@ -92,7 +92,7 @@ export class Metrics {
     });
     this.authentications = new Counter({
       name: 'api_tokens_authentications_total',
-      help: 'Bearer authentications under the API base path, by result: success, missing, malformed or unknown (unknown, revoked or expired).',
+      help: 'Bearer authentications under the API base path, by result: success, missing, malformed, unknown (unknown, revoked, expired or not yet started) or forbidden (used from outside the networks it is bound to).',
       labelNames: ['result'],
       registers,
     });

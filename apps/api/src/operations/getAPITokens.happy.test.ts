@@ -119,6 +119,8 @@ describe('getAPITokens without limit on a large store', () => {
             viewCapabilities: {},
             lastUsedAt: null,
             replacedBy: null,
+            allowedCidrs: [],
+            notBefore: null,
           },
           createHash('sha256').update(`bulk-${i}`).digest(),
         ),

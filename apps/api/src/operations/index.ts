@@ -10,6 +10,7 @@ import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
 import { getAPIToken } from './getAPIToken.js';
 import { getAPITokenRevocations } from './getAPITokenRevocations.js';
+import { getAPITokenPolicy } from './getAPITokenPolicy.js';
 import { getAPITokens } from './getAPITokens.js';
 import { getAuditEvents } from './getAuditEvents.js';
 import { getCurrentAPIToken } from './getCurrentAPIToken.js';
@@ -27,6 +28,7 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   deleteAPIToken,
   getAPIToken,
   getAPITokenRevocations,
+  getAPITokenPolicy,
   getAPITokens,
   getAuditEvents,
   getCurrentAPIToken,

@@ -28,6 +28,10 @@ export function presentToken(token: TokenRecord): ApiToken {
     samlAuthenticated: false,
     createdAt: token.createdAt.toISOString(),
     apiLastUsed: token.lastUsedAt?.toISOString() ?? null,
+    // Extensions, answered only when set, so that every answer for a token bound nowhere and
+    // starting at once is what it was before (and what Axiom's clients have always decoded).
+    ...(token.allowedCidrs.length > 0 ? { allowedCidrs: [...token.allowedCidrs] } : {}),
+    ...(token.notBefore !== null ? { notBefore: token.notBefore.toISOString() } : {}),
   };
 }
 

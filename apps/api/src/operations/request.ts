@@ -34,7 +34,12 @@ export function readExpiry(field: string, value: string | null | undefined): Dat
 
 /** A `CreateAPIToken` body (at `field`, such as `body` or `body.newToken`) as the token rules take it. */
 export function readTokenRequest(field: string, body: CreateApiToken): TokenRequest {
-  return { ...body, expiresAt: readExpiry(`${field}.expiresAt`, body.expiresAt) };
+  return {
+    ...body,
+    expiresAt: readExpiry(`${field}.expiresAt`, body.expiresAt),
+    // Go's zero time means "not set" here too: from its creation.
+    notBefore: readExpiry(`${field}.notBefore`, body.notBefore),
+  };
 }
 
 /**
@@ -89,7 +94,7 @@ export function inRequest(pathParameters: readonly string[] = []): (err: unknown
   return (err) => {
     if (!(err instanceof TokenError)) throw err;
     const [first, ...rest] = err.field;
-    if (first === undefined || pathParameters.includes(first)) throw err;
+    if (first === undefined || pathParameters.includes(String(first))) throw err;
     if (first === 'caller') throw new TokenError(err.kind, err.reason, ['Authorization', ...rest]);
     throw err.at(['body']);
   };

@@ -54,7 +54,7 @@ export const expiredBefore = (cutoff: string) => `expires_at IS NOT NULL AND exp
 
 /** The token columns every store's schema has, in the order rows are read. */
 export const TOKEN_COLUMNS =
-  'id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at';
+  'id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, replaced_by, last_used_at, allowed_cidrs, not_before';
 
 /**
  * A token row as a driver returns it: times as Unix ms (SQLite) or Date (PostgreSQL), capability
@@ -71,6 +71,9 @@ export interface TokenRow {
   view_capabilities: string | TokenRecord['viewCapabilities'];
   replaced_by: string | null;
   last_used_at: number | Date | null;
+  /** JSON text (SQLite) or parsed (PostgreSQL's json): a list of normalised CIDRs, [] for anywhere. */
+  allowed_cidrs: string | readonly string[];
+  not_before: number | Date | null;
 }
 
 const toDate = (value: number | Date) => (value instanceof Date ? value : new Date(value));
@@ -87,6 +90,8 @@ export const toRecord = (row: TokenRow): TokenRecord => ({
   viewCapabilities: fromJson(row.view_capabilities),
   lastUsedAt: row.last_used_at === null ? null : toDate(row.last_used_at),
   replacedBy: row.replaced_by,
+  allowedCidrs: fromJson(row.allowed_cidrs),
+  notBefore: row.not_before === null ? null : toDate(row.not_before),
 });
 
 /** A token row and its place in the listing order (a bigint, as text, from PostgreSQL). */

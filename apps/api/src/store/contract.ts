@@ -122,6 +122,31 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         expect(await store.count()).toBe(1);
       });
 
+      it('keeps where and when a token works: its networks and its start, through every read and a regeneration', async () => {
+        const store = await open();
+        const token: TokenRecord = {
+          ...tokenRecord('bound', at(DAY)),
+          allowedCidrs: ['203.0.113.0/24', '2001:db8::/32'],
+          notBefore: new Date('2030-01-01T06:00:00.123Z'),
+        };
+        const digest = uniqueDigest();
+        expect(await ruled(store).insert(token, digest)).toBe('inserted');
+        expect(await store.findByDigest(digest)).toStrictEqual(token);
+        expect(await store.findById(token.id, NOW)).toStrictEqual(token);
+        expect(
+          (await store.list({ now: NOW, limit: 10 })).tokens.map((listed) => listed.token),
+        ).toStrictEqual([token]);
+        const replacement: TokenRecord = {
+          ...tokenRecord('replacement', at(DAY)),
+          allowedCidrs: ['10.0.0.0/8'],
+          notBefore: at(1),
+        };
+        expect(await ruled(store).regenerate(regenerateRequest(token.id, token.id, { replacement }))).toBe(
+          'regenerated',
+        );
+        expect(await store.findById(replacement.id, NOW)).toStrictEqual(replacement);
+      });
+
       it('keeps capability objects in the order they were stored, as the API answers them', async () => {
         const store = await open();
         const token: TokenRecord = {

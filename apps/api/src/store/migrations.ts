@@ -66,4 +66,8 @@ export const migrations: readonly string[] = [
    CREATE INDEX audit_events_by_time ON audit_events (time);
    CREATE INDEX audit_events_by_actor ON audit_events (actor_token_id) WHERE actor_token_id IS NOT NULL;
    CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
+  // Where and when a token works (issue 25): its networks, normalised CIDRs as JSON ('[]': anywhere),
+  // and its start, Unix ms (NULL: from its creation).
+  `ALTER TABLE tokens ADD COLUMN allowed_cidrs TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE tokens ADD COLUMN not_before INTEGER;`,
 ];

@@ -172,13 +172,16 @@ async function insertRows(
   const column = <T>(pick: (row: Pick<PendingInsert, 'token' | 'secretDigest'>) => T) => rows.map(pick);
   await client.query(
     `INSERT INTO tokens (id, name, description, expires_at, created_at,
-                         dataset_capabilities, org_capabilities, view_capabilities, secret_digest)
+                         dataset_capabilities, org_capabilities, view_capabilities, secret_digest,
+                         allowed_cidrs, not_before)
      SELECT t.id, t.name, t.description, t.expires_at, t.created_at,
-            t.dataset_capabilities, t.org_capabilities, t.view_capabilities, t.secret_digest
+            t.dataset_capabilities, t.org_capabilities, t.view_capabilities, t.secret_digest,
+            t.allowed_cidrs, t.not_before
      FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-                 $6::json[], $7::json[], $8::json[], $9::bytea[])
+                 $6::json[], $7::json[], $8::json[], $9::bytea[], $10::json[], $11::timestamptz[])
             WITH ORDINALITY AS t(id, name, description, expires_at, created_at,
-                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest, ordinal)
+                                 dataset_capabilities, org_capabilities, view_capabilities, secret_digest,
+                                 allowed_cidrs, not_before, ordinal)
      ORDER BY t.ordinal`,
     [
       column((row) => row.token.id),
@@ -190,6 +193,8 @@ async function insertRows(
       column((row) => JSON.stringify(row.token.orgCapabilities)),
       column((row) => JSON.stringify(row.token.viewCapabilities)),
       column((row) => row.secretDigest),
+      column((row) => JSON.stringify(row.token.allowedCidrs)),
+      column((row) => row.token.notBefore),
     ],
   );
 }
@@ -242,6 +247,11 @@ function parseRevocation(payload: string | undefined): Revocation | undefined {
     return undefined;
   }
 }
+
+/** A NULL for each of TOKEN_COLUMNS: the listing's marker row carries only its position. */
+const NULL_TOKEN_COLUMNS = TOKEN_COLUMNS.split(',')
+  .map(() => 'NULL')
+  .join(', ');
 
 const AUDIT_COLUMNS =
   'id, time, type, actor_token_id, actor_name, target_token_id, target_name, client_address, request_id, details, refusal_key';
@@ -505,7 +515,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
          WHERE ${LIVE}
          ORDER BY position LIMIT $4)
        UNION ALL
-       (SELECT true, position, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       (SELECT true, position, ${NULL_TOKEN_COLUMNS}
           FROM tokens WHERE position > $1 ORDER BY position OFFSET $3 LIMIT 1)`,
       [after, now, scan, limit],
     );

@@ -65,4 +65,7 @@ export const postgresMigrations: readonly string[] = [
    DROP TABLE list_position;`,
   // Numbers for revocation events (NOTIFY revocations), the same on every replica: see revocations.ts.
   `CREATE SEQUENCE revocation_events;`,
+  // Where and when a token works (issue 25): its networks, normalised CIDRs ('[]': anywhere), and its
+  // start (NULL: from its creation).
+  `ALTER TABLE tokens ADD COLUMN allowed_cidrs json NOT NULL DEFAULT '[]', ADD COLUMN not_before timestamptz;`,
 ];

@@ -48,6 +48,8 @@ const toRow = (token: TokenRecord, secretDigest: Buffer) => ({
   orgCapabilities: JSON.stringify(token.orgCapabilities),
   viewCapabilities: JSON.stringify(token.viewCapabilities),
   secretDigest,
+  allowedCidrs: JSON.stringify(token.allowedCidrs),
+  notBefore: token.notBefore?.getTime() ?? null,
 });
 
 /** SQLite result codes that mean "not now" rather than "never": the environment, not the request. */
@@ -197,8 +199,8 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     const db = this.#db;
     this.#statements = {
       insert: db.prepare(
-        `INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, secret_digest)
-         VALUES (@id, @name, @description, @expiresAt, @createdAt, @datasetCapabilities, @orgCapabilities, @viewCapabilities, @secretDigest)`,
+        `INSERT INTO tokens (id, name, description, expires_at, created_at, dataset_capabilities, org_capabilities, view_capabilities, secret_digest, allowed_cidrs, not_before)
+         VALUES (@id, @name, @description, @expiresAt, @createdAt, @datasetCapabilities, @orgCapabilities, @viewCapabilities, @secretDigest, @allowedCidrs, @notBefore)`,
       ),
       findByDigest: db.prepare<[Buffer], TokenRow>(
         `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_digest = ?`,

@@ -4,12 +4,17 @@ import type { AuditEvent, AuditEventType, Provenance, TokenRecord, TokenRef } fr
 
 export const tokenRef = (token: TokenRecord): TokenRef => ({ tokenId: token.id, name: token.name });
 
-/** What a token holds and how long, as events record it: never its secret or digest. */
+/**
+ * What a token holds, how long, and (when it is bound or starts later) where and from when, as
+ * events record it: never its secret or digest.
+ */
 export const grantsOf = (token: TokenRecord) => ({
   expiresAt: token.expiresAt?.toISOString() ?? null,
   datasetCapabilities: token.datasetCapabilities,
   orgCapabilities: token.orgCapabilities,
   viewCapabilities: token.viewCapabilities,
+  ...(token.allowedCidrs.length > 0 ? { allowedCidrs: token.allowedCidrs } : {}),
+  ...(token.notBefore !== null ? { notBefore: token.notBefore.toISOString() } : {}),
 });
 
 export function auditEvent(

@@ -20,15 +20,15 @@ export class TokenError extends Error {
   constructor(
     readonly kind: TokenErrorKind,
     readonly reason: string,
-    readonly field: readonly string[] = [],
+    readonly field: readonly (string | number)[] = [],
   ) {
     const [first, ...rest] = field;
-    super(first === undefined ? reason : `${fieldPath(first, rest)}: ${reason}`);
+    super(first === undefined ? reason : `${fieldPath(String(first), rest)}: ${reason}`);
     this.name = 'TokenError';
   }
 
   /** The same refusal, its field under `location` (`['body']`, `['body', 'newToken']`). */
-  at(location: readonly string[]): TokenError {
+  at(location: readonly (string | number)[]): TokenError {
     return new TokenError(this.kind, this.reason, [...location, ...this.field]);
   }
 }

@@ -18,6 +18,8 @@ import { deletion } from './deletion.js';
 import { TokenError } from './errors.js';
 import { isLive } from './expiry.js';
 import { isOutlivesIssuer, issuedBy } from './issuance.js';
+import { assertStart, assertWithinLifetime, hasStarted } from './lifetime.js';
+import { admitsAddress, assertWithinNetworks, normalizeCidrs } from './networks.js';
 import { RefusalCounter } from './refusals.js';
 import { regeneration } from './regeneration.js';
 import { RevocationFeed } from './revocationFeed.js';
@@ -44,6 +46,16 @@ export interface TokenRequest extends RequestedCapabilities {
   description?: string | null;
   /** null: never expires. */
   expiresAt: Date | null;
+  /** The networks it may be used from, as requested (normalised here); absent, null or empty: anywhere. */
+  allowedCidrs?: readonly string[] | null;
+  /** When it starts working; absent or null: at once. */
+  notBefore?: Date | null;
+}
+
+/** The limits the server sets on every token created or regenerated (GET /tokens/policy). */
+export interface TokenPolicy {
+  /** MAX_TOKEN_LIFETIME in milliseconds; undefined: no cap. */
+  maxLifetimeMs: number | undefined;
 }
 
 /** How to replace a token; field names are the ones errors name. */
@@ -70,7 +82,11 @@ export type Verdict =
   | { code: 'VALID'; token: TokenRecord }
   | { code: 'INSUFFICIENT_CAPABILITIES'; token: TokenRecord; missing: string[] }
   | { code: 'EXPIRED' }
-  | { code: 'NOT_FOUND' };
+  | { code: 'NOT_FOUND' }
+  /** Live, but before its notBefore. */
+  | { code: 'NOT_YET_VALID' }
+  /** Live, but bound to networks that do not hold the client's address (or none was given). */
+  | { code: 'ADDRESS_NOT_ALLOWED' };
 
 /** A page of tokens and, when more may follow, where the next page starts. */
 export interface TokenPage {
@@ -118,6 +134,7 @@ export class TokenService {
   readonly #usage: UsageRecorder;
   readonly #refusals: RefusalCounter;
   readonly #onAuditEvent: (event: AuditEvent) => void;
+  readonly #maxLifetimeMs: number | undefined;
 
   constructor(deps: {
     store: TokenStore;
@@ -137,7 +154,10 @@ export class TokenService {
     onBackgroundError?: (err: Error) => void;
     /** Told of each audit event once it is committed, to log it. */
     onAuditEvent?: (event: AuditEvent) => void;
+    /** MAX_TOKEN_LIFETIME: the longest a created or regenerated token may live; undefined: no cap. */
+    maxLifetimeMs?: number;
   }) {
+    this.#maxLifetimeMs = deps.maxLifetimeMs;
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#clock = deps.clock;
@@ -191,10 +211,28 @@ export class TokenService {
     await Promise.all([this.#usage.flush(), this.#refusals.flush()]);
   }
 
-  /** The live token a secret belongs to, noting its use; undefined when it is unknown or has expired. */
-  async authenticate(secret: string): Promise<Caller | undefined> {
+  /** The limits every created or regenerated token is held to. */
+  get policy(): TokenPolicy {
+    return { maxLifetimeMs: this.#maxLifetimeMs };
+  }
+
+  /**
+   * The live token a secret belongs to, noting its use; undefined when it is unknown, has expired,
+   * or has not started (notBefore): before its start a token is as good as unknown. A token bound
+   * to networks that do not hold `address` (the client's; undefined: not known) is refused as
+   * forbidden, its networks untold, and its use is not noted.
+   */
+  async authenticate(secret: string, address?: string): Promise<Caller | undefined> {
     const found = await this.#lookup(secret);
-    if (found === undefined || this.#isExpired(found.token)) return undefined;
+    if (found === undefined || this.#isExpired(found.token) || !hasStarted(found.token, this.#clock()))
+      return undefined;
+    if (!admitsAddress(found.token.allowedCidrs, address)) {
+      throw new TokenError(
+        'forbidden',
+        `this token may not be used from ${address ?? 'an unknown address'}, which is outside the networks it is bound to`,
+        ['caller'],
+      );
+    }
     return this.#used(found);
   }
 
@@ -203,12 +241,19 @@ export class TokenService {
    * covers every dataset or view). The same lookup as `authenticate`, cache and all, so a token is
    * refused here exactly when it would be refused as a bearer token; a live token's use is noted.
    */
-  async verify(secret: string, required: RequestedCapabilities = {}): Promise<Verdict> {
+  async verify(
+    secret: string,
+    required: RequestedCapabilities = {},
+    clientAddress?: string,
+  ): Promise<Verdict> {
     const found = await this.#lookup(secret);
     if (found === undefined) return { code: 'NOT_FOUND' };
     // A replaced token whose grace period is over is gone, as far as anyone outside is concerned.
     if (this.#isExpired(found.token))
       return { code: found.token.replacedBy === null ? 'EXPIRED' : 'NOT_FOUND' };
+    if (!hasStarted(found.token, this.#clock())) return { code: 'NOT_YET_VALID' };
+    // A bound token is never valid from nowhere: without the client's address it is refused too.
+    if (!admitsAddress(found.token.allowedCidrs, clientAddress)) return { code: 'ADDRESS_NOT_ALLOWED' };
     const token = this.#used(found);
     const missing = missingCapabilities(token, normalizeCapabilities(this.#catalog, required));
     return missing.length === 0
@@ -505,6 +550,8 @@ export class TokenService {
       createdAt: this.#clock(),
       lastUsedAt: null,
       replacedBy: null,
+      allowedCidrs: [],
+      notBefore: null,
       ...allCapabilities(this.#catalog),
     };
   }
@@ -523,15 +570,27 @@ export class TokenService {
     location: readonly string[] = [],
   ): TokenRecord {
     const { expiresAt } = expiry;
-    const capabilities = normalizeCapabilities(this.#catalog, request);
+    const notBefore = request.notBefore ?? null;
+    let capabilities: ReturnType<typeof normalizeCapabilities>;
+    let allowedCidrs: string[];
     try {
+      capabilities = normalizeCapabilities(this.#catalog, request);
       assertGrantable(caller, capabilities);
+      allowedCidrs = normalizeCidrs(request.allowedCidrs);
+      // A caller's networks never change once it is stored, so the caller as authenticated is the
+      // caller at commit: unlike its expiry, this needs no second look under lock.
+      assertWithinNetworks(caller.allowedCidrs, allowedCidrs);
     } catch (err) {
       throw err instanceof TokenError ? err.at(location) : err;
     }
     if (caller.expiresAt !== null && (expiresAt === null || expiresAt > caller.expiresAt)) {
       throw outlivesCaller(expiry.field, caller.expiresAt);
     }
+    assertStart(notBefore, expiresAt, caller.notBefore, {
+      notBefore: [...location, 'notBefore'],
+      expiresAt: expiry.field,
+    });
+    assertWithinLifetime(expiresAt, this.#clock(), this.#maxLifetimeMs, expiry.field);
     return {
       id: randomUUID(),
       name: request.name,
@@ -540,6 +599,8 @@ export class TokenService {
       createdAt: this.#clock(),
       lastUsedAt: null,
       replacedBy: null,
+      allowedCidrs,
+      notBefore,
       ...capabilities,
     };
   }

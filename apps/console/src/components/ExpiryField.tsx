@@ -1,6 +1,6 @@
 // The "Expires" control: presets (7, 30, 90 days, a date, never) and, for a date, a date field.
 import { useId } from 'react';
-import { EXPIRY_PRESETS, type ExpiryPreset } from '../dates';
+import { type ExpiryPreset, presetsWithin } from '../dates';
 
 interface Props {
   label: string;
@@ -11,9 +11,20 @@ interface Props {
   /** Offer "as before" (Regenerate: keep the old token's expiry). */
   keepLabel?: string;
   error?: string;
+  /** The server's cap on a new token's lifetime (GET /tokens/policy), in seconds; null or absent: none. */
+  maxLifetimeSeconds?: number | null;
 }
 
-export function ExpiryField({ label, preset, date, onPreset, onDate, keepLabel, error }: Props) {
+export function ExpiryField({
+  label,
+  preset,
+  date,
+  onPreset,
+  onDate,
+  keepLabel,
+  error,
+  maxLifetimeSeconds,
+}: Props) {
   const id = useId();
   return (
     <div className="field">
@@ -24,7 +35,7 @@ export function ExpiryField({ label, preset, date, onPreset, onDate, keepLabel, 
         onChange={(event) => onPreset(event.target.value as ExpiryPreset | 'keep')}
       >
         {keepLabel === undefined ? null : <option value="keep">{keepLabel}</option>}
-        {EXPIRY_PRESETS.map(({ value, label: text }) => (
+        {presetsWithin(maxLifetimeSeconds).map(({ value, label: text }) => (
           <option key={value} value={value}>
             {text}
           </option>

@@ -1,4 +1,4 @@
-// "New token": name, description, expiry and capabilities; the answer's secret is shown once.
+// "New token": name, description, expiry, start, networks and capabilities; the answer's secret is shown once.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
 import { type Grants, grantsOf, type ScopedGrants, scopedGrantsOf } from '../../capabilities';
@@ -7,17 +7,21 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { ExpiryField } from '../../components/ExpiryField';
 import { Page } from '../../components/Page';
 import { SecretBox } from '../../components/SecretBox';
-import { type ExpiryPreset, expiresAtOf } from '../../dates';
+import { type ExpiryPreset, expiresAtOf, presetsWithin } from '../../dates';
 import {
   createApiTokenMutation,
+  getApiTokenPolicyOptions,
   getApiTokensQueryKey,
   getCurrentApiTokenOptions,
 } from '../../generated/@tanstack/react-query.gen';
 import type { CreateApiToken } from '../../generated/types.gen';
+import { cidrsOf, notBeforeOf } from '../../networks';
 import { Link } from '../../router';
 
 export function NewToken() {
   const self = useQuery(getCurrentApiTokenOptions());
+  // The server's cap on a token's lifetime, so that only expiries it accepts are offered.
+  const policy = useQuery(getApiTokenPolicyOptions());
   const queryClient = useQueryClient();
   const create = useMutation({
     ...createApiTokenMutation(),
@@ -25,8 +29,10 @@ export function NewToken() {
   });
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [preset, setPreset] = useState<ExpiryPreset | 'keep'>('90');
+  const [chosenPreset, setPreset] = useState<ExpiryPreset | 'keep'>('90');
   const [date, setDate] = useState('');
+  const [notBefore, setNotBefore] = useState('');
+  const [networks, setNetworks] = useState('');
   const [org, setOrg] = useState<Grants>({});
   const [datasets, setDatasets] = useState<ScopedGrants>({});
   const [views, setViews] = useState<ScopedGrants>({});
@@ -34,11 +40,20 @@ export function NewToken() {
   const [dateError, setDateError] = useState<string>();
   const id = useId();
 
+  // A preset the server's cap rules out gives way to the longest it allows (a date, when no number of days fits).
+  const allowed = presetsWithin(policy.data?.maxLifetimeSeconds);
+  const preset: ExpiryPreset | 'keep' = allowed.some(({ value }) => value === chosenPreset)
+    ? chosenPreset
+    : (allowed.filter(({ value }) => value !== 'date').at(-1)?.value ?? 'date');
   const expiresAt = expiresAtOf(preset === 'keep' ? 'never' : preset, date);
+  const allowedCidrs = cidrsOf(networks);
+  const startsAt = notBeforeOf(notBefore);
   const body: CreateApiToken = {
     name,
     ...(description === '' ? {} : { description }),
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(startsAt === undefined ? {} : { notBefore: startsAt }),
+    ...(allowedCidrs.length === 0 ? {} : { allowedCidrs }),
     orgCapabilities: org,
     datasetCapabilities: datasets,
     viewCapabilities: views,
@@ -109,7 +124,35 @@ export function NewToken() {
           onPreset={setPreset}
           onDate={setDate}
           error={dateError}
+          maxLifetimeSeconds={policy.data?.maxLifetimeSeconds}
         />
+        <div className="field">
+          <label htmlFor={`${id}-not-before`}>Not before</label>
+          <input
+            id={`${id}-not-before`}
+            type="datetime-local"
+            value={notBefore}
+            aria-describedby={`${id}-not-before-hint`}
+            onChange={(event) => setNotBefore(event.target.value)}
+          />
+          <p className="hint" id={`${id}-not-before-hint`}>
+            Optional, in your time zone: the token works from then on. Empty: at once.
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-networks`}>Networks</label>
+          <textarea
+            id={`${id}-networks`}
+            value={networks}
+            rows={2}
+            placeholder="203.0.113.0/24"
+            aria-describedby={`${id}-networks-hint`}
+            onChange={(event) => setNetworks(event.target.value)}
+          />
+          <p className="hint" id={`${id}-networks-hint`}>
+            Optional: the networks the token works from, one CIDR per line (IPv4 or IPv6). Empty: anywhere.
+          </p>
+        </div>
         {self.data === undefined ? (
           <p role="status">Loading what your token can grant…</p>
         ) : (

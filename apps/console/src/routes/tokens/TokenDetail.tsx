@@ -29,6 +29,28 @@ export function TokenDetail({ id }: { id: string }) {
         <dd>
           <DateTime value={data.expiresAt} />
         </dd>
+        {data.notBefore === undefined ? null : (
+          <>
+            <dt>Not before</dt>
+            <dd>
+              <DateTime value={data.notBefore} />
+            </dd>
+          </>
+        )}
+        <dt>Networks</dt>
+        <dd>
+          {data.allowedCidrs === undefined ? (
+            'Anywhere'
+          ) : (
+            <ul className="networks">
+              {data.allowedCidrs.map((cidr) => (
+                <li key={cidr}>
+                  <code>{cidr}</code>
+                </li>
+              ))}
+            </ul>
+          )}
+        </dd>
         <dt>Created</dt>
         <dd>
           <DateTime value={data.createdAt} />
