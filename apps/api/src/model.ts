@@ -42,6 +42,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.recovered',
   'token.leaked',
   'auth.refused',
+  'token.expiring',
+  'token.expired',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
