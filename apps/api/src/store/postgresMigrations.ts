@@ -54,4 +54,33 @@ export const postgresMigrations: readonly string[] = [
    CREATE INDEX audit_events_by_target ON audit_events (target_token_id) WHERE target_token_id IS NOT NULL;`,
   // Leak reports (POST /tokens/leaked) per client address, counted across replicas like the others.
   `CREATE TABLE rate_limit_leak_reports (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);`,
+  // Webhooks (issue 25 §4): the outbox, one row per audit event and webhook URL, written in the
+  // transaction of the change; and the expiry notices sent, once per token and kind. Times in Unix
+  // ms, as the audit trail's.
+  `CREATE TABLE webhook_outbox (
+     seq             bigserial PRIMARY KEY,
+     webhook_id      text NOT NULL,         -- the webhook-id header of every attempt
+     event_id        text NOT NULL,
+     type            text NOT NULL,
+     url             text NOT NULL,
+     body            text NOT NULL,         -- JSON, exactly as sent and signed
+     created_at      bigint NOT NULL,
+     status          text NOT NULL DEFAULT 'pending',
+     attempts        integer NOT NULL DEFAULT 0,
+     last_attempt_at bigint,
+     next_attempt_at bigint,                -- NULL: none due
+     lease_owner     text,
+     lease_until     bigint,
+     last_status     integer,
+     last_error      text,
+     UNIQUE (webhook_id, url)
+   );
+   CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE status = 'pending';
+   CREATE INDEX webhook_outbox_by_creation ON webhook_outbox (created_at);
+   CREATE TABLE webhook_expiry_notices (
+     token_id   text NOT NULL,
+     notice     text NOT NULL,
+     noticed_at bigint NOT NULL,
+     PRIMARY KEY (token_id, notice)
+   );`,
 ];
