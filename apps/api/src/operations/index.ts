@@ -12,6 +12,7 @@ import { getAPIToken } from './getAPIToken.js';
 import { getAPITokens } from './getAPITokens.js';
 import { getAuditEvents } from './getAuditEvents.js';
 import { getCurrentAPIToken } from './getCurrentAPIToken.js';
+import { getWebhookDeliveries } from './getWebhookDeliveries.js';
 import { regenerateAPIToken } from './regenerateAPIToken.js';
 import { reportLeakedAPITokens } from './reportLeakedAPITokens.js';
 import { verifyAPIToken } from './verifyAPIToken.js';
@@ -28,6 +29,7 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   getAPITokens,
   getAuditEvents,
   getCurrentAPIToken,
+  getWebhookDeliveries,
   regenerateAPIToken,
   reportLeakedAPITokens,
   verifyAPIToken,

@@ -69,14 +69,15 @@ export class DeliveryWorker {
   #running: Promise<void> | undefined;
 
   constructor(options: DeliveryWorkerOptions) {
+    // Field by field: an option given as undefined takes the default too.
     this.#options = {
-      clock: () => new Date(),
-      firstRetryMs: DEFAULT_FIRST_RETRY_MS,
-      pollEveryMs: DEFAULT_POLL_EVERY_MS,
-      timeoutMs: DELIVERY_TIMEOUT_MS,
-      leaseMs: DELIVERY_LEASE_MS,
-      random: Math.random,
       ...options,
+      clock: options.clock ?? (() => new Date()),
+      firstRetryMs: options.firstRetryMs ?? DEFAULT_FIRST_RETRY_MS,
+      pollEveryMs: options.pollEveryMs ?? DEFAULT_POLL_EVERY_MS,
+      timeoutMs: options.timeoutMs ?? DELIVERY_TIMEOUT_MS,
+      leaseMs: options.leaseMs ?? DELIVERY_LEASE_MS,
+      random: options.random ?? Math.random,
     };
     this.#signer = new Webhook(options.secret);
   }
