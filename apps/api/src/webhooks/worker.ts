@@ -8,7 +8,7 @@ import { type AttemptResult, DEFAULT_FIRST_RETRY_MS, decideOutcome } from './ret
 /** How long a receiver has to answer an attempt. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** How long a claimed delivery is this worker's: past it (the process died mid-delivery) another may send it. */
-export const DELIVERY_LEASE_MS = DELIVERY_TIMEOUT_MS + 20_000;
+export const DELIVERY_LEASE_MS = DELIVERY_TIMEOUT_MS + 5000;
 /** How often the outbox is read for other replicas' rows and for retries coming due. */
 export const DEFAULT_POLL_EVERY_MS = 1000;
 /** Deliveries claimed, and sent concurrently, per round. */
