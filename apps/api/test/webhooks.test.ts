@@ -143,7 +143,12 @@ describe('webhooks across server processes', () => {
         database = await createTestDatabase();
         cleanups.push(() => database.drop());
         const hooks = await receiver();
-        const env = { DATABASE_URL: database.url, WEBHOOK_URLS: hooks.url, AUTH_CACHE_SIZE: '0' };
+        const env = {
+          DATABASE_URL: database.url,
+          WEBHOOK_URLS: hooks.url,
+          AUTH_CACHE_SIZE: '0',
+          METRICS: 'on',
+        };
         const replicas = [await start(env), await start(env)];
         const tokenIds: string[] = [];
         for (let index = 0; index < 20; index++)
@@ -155,6 +160,17 @@ describe('webhooks across server processes', () => {
         await allRecordedDelivered(replicas[0] as ServerProcess, tokenIds.length);
         expect(hooks.received).toHaveLength(tokenIds.length);
         expect(new Set(hooks.received.map(idOf)).size).toBe(tokenIds.length);
+
+        // The metrics agree: the replicas' delivered attempts add up to the events, and the outbox is empty.
+        const scraped = await Promise.all(
+          replicas.map(async (replica) => (await fetch(`${replica.metricsUrl}/metrics`)).text()),
+        );
+        const sample = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+        const delivered = scraped.map((text) =>
+          sample(text, /^api_tokens_webhook_deliveries_total\{outcome="delivered"\} (\d+)$/m),
+        );
+        expect(delivered.reduce((sum, count) => sum + count, 0)).toBe(tokenIds.length);
+        for (const text of scraped) expect(text).toMatch(/^api_tokens_webhook_outbox_depth 0$/m);
       },
       PROCESS_TEST_TIMEOUT_MS,
     );
