@@ -15,13 +15,13 @@ describe('getWebhookDeliveries errors', () => {
     ['limit=ten', /limit/],
     ['cursor=!!', /cursor/],
     [`cursor=${Buffer.from('x').toString('base64url')}`, /query\.cursor: not a cursor this server gave out/],
-  ])('refuses ?%s with 400 naming it', (query, message) =>
-    expectAnswer(
+  ])('refuses ?%s with 400 naming it', async (query, message) => {
+    await expectAnswer(
       harness.as(harness.adminSecret).get(`/webhooks/deliveries?${query}`),
       'get',
       '/webhooks/deliveries',
       400,
       message,
-    ),
-  );
+    );
+  });
 });

@@ -14,6 +14,7 @@ import type { AuditEvent, OutboxMessage, TokenRecord, TokenStore } from './store
 const URLS = ['https://a.example/hooks', 'https://b.example/hooks'];
 const T0 = new Date('2030-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
+const DAY = 86_400_000;
 
 /** The domain's part, as a test states it: every event goes to both URLs, due at its time. */
 const outbox = (event: AuditEvent): OutboxMessage[] =>
@@ -53,7 +54,8 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
     let openOne: () => Promise<TokenStore>;
     if (kind === 'SQLite') {
       path = join(dir, `${Math.random().toString(36).slice(2)}.db`);
-      openOne = async () => new SqliteTokenStore(path, { outbox, purgeEveryMs: 0, checkpointEveryMs: 0 });
+      openOne = async () =>
+        new SqliteTokenStore(path, { outbox, purgeEveryMs: 0, checkpointEveryMs: 0, auditRetentionMs: DAY });
     } else {
       database ??= await createTestDatabase();
       const url = database.url;
@@ -64,7 +66,8 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
         "DO $$ BEGIN IF to_regclass('webhook_outbox') IS NOT NULL THEN TRUNCATE webhook_outbox, webhook_expiry_notices; END IF; END $$",
       );
       await client.end();
-      openOne = () => PostgresTokenStore.open(url, { outbox, purgeEveryMs: 0, poolSize: 4 });
+      openOne = () =>
+        PostgresTokenStore.open(url, { outbox, purgeEveryMs: 0, poolSize: 4, auditRetentionMs: DAY });
     }
     const another = async () => {
       const store = await openOne();
@@ -247,5 +250,27 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
     expect(
       (await store.listDeliveries({ limit: 10 })).deliveries.map((delivery) => delivery.eventId),
     ).toEqual([events[0]?.id, events[0]?.id]);
+  });
+
+  it('purges finished deliveries with the audit events past the audit retention, never a pending one', async () => {
+    const { store } = await fresh();
+    for (let index = 0; index < 2; index++) {
+      const token = tokenRecord('purged');
+      await store.insert(token, uniqueDigest(), undefined, created(token));
+    }
+    const claimed = await store.claimDeliveries({ now: T0, limit: 50, owner: 'one', leaseUntil: at(15_000) });
+    for (const delivery of claimed.slice(0, 3))
+      await store.recordDelivery(delivery.position, 'one', {
+        status: 'delivered',
+        nextAttemptAt: null,
+        lastStatus: 200,
+        lastError: null,
+      });
+    await store.purgeExpired(at(DAY - 1));
+    expect((await store.listDeliveries({ limit: 10 })).deliveries).toHaveLength(4);
+    await store.purgeExpired(at(DAY + 1));
+    const left = (await store.listDeliveries({ limit: 10 })).deliveries;
+    expect(left.map((delivery) => delivery.status)).toEqual(['pending']);
+    expect(left[0]?.position).toBe(claimed[3]?.position);
   });
 });
