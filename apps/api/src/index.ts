@@ -16,7 +16,7 @@ import { StoreInUseError, StoreUnavailableError, type TokenStore } from './store
 import { TokenService } from './tokens/service.js';
 import { listDeliveries } from './webhooks/deliveries.js';
 import { ExpiryScanner } from './webhooks/expiry.js';
-import { webhookMessages } from './webhooks/messages.js';
+import { WEBHOOK_EVENT_TYPES, webhookMessages } from './webhooks/messages.js';
 import { DeliveryWorker } from './webhooks/worker.js';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests in flight before it cuts their connections. */
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     // And, once committed with its webhooks, the delivery worker looks at the outbox now.
     onAuditEvent: (event) => {
       logAuditEvent(event);
-      deliveryWorker?.wake();
+      if (WEBHOOK_EVENT_TYPES.includes(event.type)) deliveryWorker?.wake();
     },
   });
   const app = createApp({
