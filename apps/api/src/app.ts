@@ -23,6 +23,7 @@ import { StoreUnavailableError } from './model.js';
 import { mountOperations } from './operations/index.js';
 import type { OpenApiDocument } from './spec.js';
 import type { TokenService } from './tokens/service.js';
+import type { ListDeliveries } from './webhooks/deliveries.js';
 
 export interface AppDependencies {
   tokens: TokenService;
@@ -50,6 +51,8 @@ export interface AppDependencies {
   onStoreUnavailable?: (err: StoreUnavailableError) => void;
   /** The web console's built files, served at /console/ (CONSOLE); none: /console/ answers 404. */
   consoleFiles?: ConsoleFiles;
+  /** The webhook outbox's deliveries (GET /webhooks/deliveries); none: an empty list. */
+  listDeliveries?: ListDeliveries;
 }
 
 export function createApp({
@@ -66,6 +69,7 @@ export function createApp({
   apiReference,
   onStoreUnavailable,
   consoleFiles,
+  listDeliveries = async () => ({ deliveries: [] }),
 }: AppDependencies): Express {
   const basePath = spec.servers[0]?.url ?? '/';
   const app = express();
@@ -115,7 +119,7 @@ export function createApp({
   mountOperations(
     api,
     spec,
-    { tokens, tokenRequests, leakReports },
+    { tokens, tokenRequests, leakReports, listDeliveries },
     {
       authenticate: authenticateCaller,
       validateResponses,

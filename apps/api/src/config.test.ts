@@ -1,9 +1,12 @@
 // Configuration: defaults a new user gets, and one clear refusal per bad value.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type Config, ConfigError, readConfig } from './config.js';
 import { generateSecret } from './tokens/secrets.js';
 
 const BOOTSTRAP_SECRET = generateSecret();
+/** A Standard Webhooks secret: whsec_ and the base64 of 32 random bytes. */
+const WEBHOOK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 const DEFAULTS: Config = {
   port: 3000,
@@ -27,6 +30,7 @@ const DEFAULTS: Config = {
   databasePoolSize: 10,
   databaseConnectTimeoutMs: 30_000,
   maxTokenLifetimeMs: undefined,
+  webhooks: undefined,
 };
 
 /** Every variable readConfig reads. */
@@ -54,6 +58,9 @@ const VARIABLES = [
   'METRICS_HOST',
   'LEAK_REPORTS_PER_MINUTE',
   'MAX_TOKEN_LIFETIME',
+  'WEBHOOK_URLS',
+  'WEBHOOK_SECRET',
+  'WEBHOOK_RETRY_BASE',
 ];
 
 describe('readConfig', () => {
@@ -96,6 +103,9 @@ describe('readConfig', () => {
         METRICS_HOST: '0.0.0.0',
         LEAK_REPORTS_PER_MINUTE: '5',
         MAX_TOKEN_LIFETIME: '90d',
+        WEBHOOK_URLS: 'https://hooks.example/a, http://10.0.0.7:8080/b',
+        WEBHOOK_SECRET,
+        WEBHOOK_RETRY_BASE: '2s',
       }),
     ).toEqual({
       port: 8080,
@@ -119,6 +129,11 @@ describe('readConfig', () => {
       databasePoolSize: 25,
       databaseConnectTimeoutMs: 120_000,
       maxTokenLifetimeMs: 90 * 24 * 60 * 60 * 1000,
+      webhooks: {
+        urls: ['https://hooks.example/a', 'http://10.0.0.7:8080/b'],
+        secret: WEBHOOK_SECRET,
+        firstRetryMs: 2000,
+      },
     });
   });
 
@@ -234,5 +249,51 @@ describe('readConfig', () => {
 
   it('never echoes a malformed BOOTSTRAP_TOKEN', () => {
     expect(() => readConfig({ BOOTSTRAP_TOKEN: 'secret-but-short' })).toThrow(/^(?!.*secret-but-short)/s);
+  });
+
+  describe('webhooks', () => {
+    const urls = 'https://hooks.example/a';
+
+    it.each([24, 64])('takes a secret of %i bytes', (bytes) => {
+      const secret = `whsec_${randomBytes(bytes).toString('base64')}`;
+      expect(readConfig({ WEBHOOK_URLS: urls, WEBHOOK_SECRET: secret }).webhooks).toEqual({
+        urls: [urls],
+        secret,
+        firstRetryMs: 5000,
+      });
+    });
+
+    it.each([
+      ['too short (23 bytes)', `whsec_${randomBytes(23).toString('base64')}`],
+      ['too long (65 bytes)', `whsec_${randomBytes(65).toString('base64')}`],
+      ['without whsec_', randomBytes(32).toString('base64')],
+      ['not base64', 'whsec_not*base64*at*all*not*base64*at*all'],
+      ['base64url', `whsec_${'-_'.repeat(22)}`],
+    ])('refuses a secret %s, without echoing it', (_why, secret) => {
+      const read = () => readConfig({ WEBHOOK_URLS: urls, WEBHOOK_SECRET: secret });
+      expect(read).toThrow(/^WEBHOOK_SECRET: [^\n]*whsec_[^\n]*openssl rand[^\n]*$/);
+      expect(read).toThrow(new RegExp(`^(?!.*${secret.slice(6, 20).replace(/[+/*]/g, '.')})`, 's'));
+    });
+
+    it('refuses URLs without a secret, and a secret without URLs', () => {
+      expect(() => readConfig({ WEBHOOK_URLS: urls })).toThrow(
+        /^WEBHOOK_URLS is set but WEBHOOK_SECRET is not/,
+      );
+      expect(() => readConfig({ WEBHOOK_SECRET })).toThrow(/^WEBHOOK_SECRET is set but WEBHOOK_URLS is not/);
+    });
+
+    it.each(['ftp://hooks.example/a', 'hooks.example/a', 'https://user:pa ss@'])(
+      'refuses WEBHOOK_URLS entry %s without echoing it',
+      (url) => {
+        const read = () => readConfig({ WEBHOOK_URLS: `${urls},${url}`, WEBHOOK_SECRET });
+        expect(read).toThrow(/^WEBHOOK_URLS: entry 2 is not an http or https URL/);
+      },
+    );
+
+    it('refuses a WEBHOOK_RETRY_BASE that would put the first retry past 10 s', () => {
+      expect(() => readConfig({ WEBHOOK_URLS: urls, WEBHOOK_SECRET, WEBHOOK_RETRY_BASE: '11s' })).toThrow(
+        /^WEBHOOK_RETRY_BASE: /,
+      );
+    });
   });
 });

@@ -11,6 +11,7 @@ import {
 } from './store/store.js';
 import { hasValidChecksum } from './tokens/secrets.js';
 import { DEFAULT_AUTH_CACHE_SIZE } from './tokens/service.js';
+import { DEFAULT_FIRST_RETRY_MS } from './webhooks/retries.js';
 
 export interface Config {
   port: number;
@@ -54,6 +55,16 @@ export interface Config {
   metricsHost: string;
   /** The longest a created or regenerated token may live (MAX_TOKEN_LIFETIME); undefined: no cap. */
   maxTokenLifetimeMs: number | undefined;
+  /** Where every token event is sent, signed (WEBHOOK_URLS, WEBHOOK_SECRET); undefined: webhooks off. */
+  webhooks: WebhookConfig | undefined;
+}
+
+export interface WebhookConfig {
+  urls: string[];
+  /** Standard Webhooks' form: `whsec_` and base64 of 24 to 64 bytes. */
+  secret: string;
+  /** The first retry's delay before jitter (WEBHOOK_RETRY_BASE); later ones double. */
+  firstRetryMs: number;
 }
 
 /** Where /metrics is served unless METRICS_PORT and METRICS_HOST say otherwise: the OpenTelemetry Prometheus exporter's port, on loopback only. */
@@ -199,6 +210,64 @@ function readPoolSize(raw: string | undefined): number {
   return Number(raw);
 }
 
+/** WEBHOOK_URLS: comma-separated http or https URLs. */
+function readWebhookUrls(raw: string | undefined): string[] {
+  const urls = (raw ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+      // The URL may hold credentials: named by its place in the list, never echoed.
+      throw new ConfigError(
+        `WEBHOOK_URLS: entry ${urls.indexOf(url) + 1} is not an http or https URL (https://host[:port]/path)`,
+      );
+    }
+  }
+  return urls;
+}
+
+/** Standard Webhooks' secret form: `whsec_` and the base64 of 24 to 64 random bytes. */
+export function isWebhookSecret(secret: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (match === null) return false;
+  const key = Buffer.from(match[1] as string, 'base64');
+  return key.length >= 24 && key.length <= 64 && key.toString('base64') === match[1];
+}
+
+/** WEBHOOK_URLS and WEBHOOK_SECRET, both or neither; WEBHOOK_RETRY_BASE. */
+function readWebhooks(env: NodeJS.ProcessEnv): WebhookConfig | undefined {
+  const urls = readWebhookUrls(read(env, 'WEBHOOK_URLS'));
+  const secret = read(env, 'WEBHOOK_SECRET');
+  if (urls.length === 0 && secret === undefined) return undefined;
+  if (urls.length === 0)
+    throw new ConfigError(
+      'WEBHOOK_SECRET is set but WEBHOOK_URLS is not: set both to send webhooks, or neither',
+    );
+  if (secret === undefined)
+    throw new ConfigError(
+      'WEBHOOK_URLS is set but WEBHOOK_SECRET is not: webhooks are always signed; make a secret with ' +
+        '`echo "whsec_$(openssl rand -base64 32)"`',
+    );
+  if (!isWebhookSecret(secret)) {
+    // Never echo the value: it is a secret, even when malformed.
+    throw new ConfigError(
+      "WEBHOOK_SECRET: must be Standard Webhooks' form, whsec_ and the base64 of 24 to 64 random bytes; " +
+        'make one with `echo "whsec_$(openssl rand -base64 32)"`',
+    );
+  }
+  const firstRetryMs = readDuration(env, 'WEBHOOK_RETRY_BASE', DEFAULT_FIRST_RETRY_MS);
+  if (firstRetryMs > 10_000)
+    throw new ConfigError('WEBHOOK_RETRY_BASE: at most 10s, so that the first retry comes within 10 s');
+  return { urls, secret, firstRetryMs };
+}
+
 export function readConfig(env: NodeJS.ProcessEnv): Config {
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -234,6 +303,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     metricsPort: readPort(read(env, 'METRICS_PORT'), 'METRICS_PORT', DEFAULT_METRICS_PORT),
     metricsHost: readHost(read(env, 'METRICS_HOST') ?? DEFAULT_METRICS_HOST, 'METRICS_HOST'),
     maxTokenLifetimeMs: readMaxLifetime(env),
+    webhooks: readWebhooks(env),
     rateLimits: {
       failedAuthPerMinute: readCount(
         env,

@@ -14,6 +14,10 @@ import { type OpenedStore, openStore } from './store/index.js';
 import { OutageWatch } from './store/outage.js';
 import { StoreInUseError, StoreUnavailableError, type TokenStore } from './store/store.js';
 import { TokenService } from './tokens/service.js';
+import { listDeliveries } from './webhooks/deliveries.js';
+import { ExpiryScanner } from './webhooks/expiry.js';
+import { WEBHOOK_EVENT_TYPES, webhookMessages } from './webhooks/messages.js';
+import { DeliveryWorker } from './webhooks/worker.js';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests in flight before it cuts their connections. */
 const DRAIN_DEADLINE_MS = 10_000;
@@ -73,7 +77,13 @@ async function main(): Promise<void> {
 
   let store: TokenStore;
   // Counted only when scraped, by then the store is open.
-  const metrics = config.metrics ? new Metrics({ countTokens: () => store.count() }) : undefined;
+  const metrics = config.metrics
+    ? new Metrics({
+        countTokens: () => store.count(),
+        countPendingWebhooks:
+          config.webhooks === undefined ? undefined : () => store.countPendingDeliveries(),
+      })
+    : undefined;
   let opened: OpenedStore;
   // Every failed request, lost connection and failed background write of an outage goes here; the
   // log says once that it began, with its cause, and once that it ended.
@@ -103,6 +113,9 @@ async function main(): Promise<void> {
       cache: config.authCacheSize > 0,
       poolSize: config.databasePoolSize,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
+      // Every token event's webhooks, one per URL, written with the event (webhooks/messages.ts).
+      outbox:
+        config.webhooks === undefined ? undefined : webhookMessages(config.webhooks.urls, presentAuditEvent),
     });
   } catch (err) {
     if (err instanceof StoreInUseError) fail(inUseMessage(err));
@@ -119,6 +132,41 @@ async function main(): Promise<void> {
     logger.info(
       'auth cache off: replicas share the database, so each request reads the token from it (set AUTH_CACHE_TTL to cache, evicted by the revocation feed)',
     );
+  const logAuditEvent = logAuditEvents(logger, presentAuditEvent);
+  const webhooks = config.webhooks;
+  const reportWebhookError = (err: Error) => {
+    metrics?.observeStoreError(err);
+    if (err instanceof StoreUnavailableError) outage.report(err);
+    else logger.error({ err }, 'webhooks: reading or writing the outbox failed, will retry');
+  };
+  const deliveryWorker =
+    webhooks === undefined
+      ? undefined
+      : new DeliveryWorker({
+          store,
+          secret: webhooks.secret,
+          firstRetryMs: webhooks.firstRetryMs,
+          onAttempt: (outcome, delivery) => {
+            metrics?.webhookDeliveries.inc({ outcome });
+            if (outcome !== 'delivered')
+              logger.warn(
+                { webhookId: delivery.webhookId, type: delivery.type, attempts: delivery.attempts, outcome },
+                `webhook delivery ${outcome}`,
+              );
+          },
+          onError: reportWebhookError,
+        });
+  const expiryScanner =
+    webhooks === undefined
+      ? undefined
+      : new ExpiryScanner({
+          store,
+          onEvents: (events) => {
+            for (const event of events) logAuditEvent(event);
+            deliveryWorker?.wake();
+          },
+          onError: reportWebhookError,
+        });
   const tokens = new TokenService({
     store,
     catalog: readCapabilityCatalog(spec),
@@ -139,7 +187,11 @@ async function main(): Promise<void> {
       else logger.warn({ err }, 'token store: writing last-use times or refusal counts failed');
     },
     // Each audit event once in the log too, for shipping to a SIEM without polling the API.
-    onAuditEvent: logAuditEvents(logger, presentAuditEvent),
+    // And, once committed with its webhooks, the delivery worker looks at the outbox now.
+    onAuditEvent: (event) => {
+      logAuditEvent(event);
+      if (WEBHOOK_EVENT_TYPES.includes(event.type)) deliveryWorker?.wake();
+    },
     maxLifetimeMs: config.maxTokenLifetimeMs,
   });
   const app = createApp({
@@ -156,6 +208,7 @@ async function main(): Promise<void> {
     apiReference: config.docs ? loadApiReference() : undefined,
     onStoreUnavailable: (err) => outage.report(err),
     consoleFiles,
+    listDeliveries: listDeliveries(store),
   });
 
   /** Listens, or stops start-up with one line naming the variable whose port is taken. */
@@ -202,6 +255,8 @@ async function main(): Promise<void> {
     server.close(async () => {
       // Last-use times and refusal counts still queued are written before the store closes.
       await tokens.flush();
+      await expiryScanner?.stop();
+      await deliveryWorker?.stop();
       outage.close();
       await store.close();
       logger.info('stopped');
@@ -232,6 +287,9 @@ async function main(): Promise<void> {
   else if (bootstrapped !== undefined) logger.info('created the bootstrap admin token from BOOTSTRAP_TOKEN');
   else if (config.bootstrapToken !== undefined)
     logger.info('the store already has tokens; BOOTSTRAP_TOKEN is ignored');
+  deliveryWorker?.start();
+  expiryScanner?.start();
+  if (webhooks !== undefined) logger.info({ urls: webhooks.urls.length }, 'webhooks on');
   process.on('SIGTERM', () => stop('SIGTERM', 0));
   process.on('SIGINT', () => stop('SIGINT', 0));
 

@@ -46,6 +46,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.recovered',
   'token.leaked',
   'auth.refused',
+  'token.expiring',
+  'token.expired',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -39,6 +39,8 @@ interface Route {
 export interface MetricsOptions {
   /** Counts the tokens in the store; asked at most once per LIVE_TOKENS_REFRESH_MS, when scraped. */
   countTokens?: () => Promise<number>;
+  /** Counts the webhook deliveries still pending (the outbox's depth); asked at each scrape. */
+  countPendingWebhooks?: () => Promise<number>;
   /** Milliseconds since some epoch; injected so tests can pass the refresh interval without waiting. */
   now?: () => number;
 }
@@ -59,12 +61,13 @@ export class Metrics {
   readonly authentications: Counter<'result'>;
   readonly storeErrors: Counter<'reason'>;
   readonly liveTokens: Gauge;
+  readonly webhookDeliveries: Counter<'outcome'>;
   readonly #countTokens: (() => Promise<number>) | undefined;
   readonly #now: () => number;
   #countedAt: number | undefined;
   #counting: Promise<void> | undefined;
 
-  constructor({ countTokens, now = () => performance.now() }: MetricsOptions = {}) {
+  constructor({ countTokens, countPendingWebhooks, now = () => performance.now() }: MetricsOptions = {}) {
     this.#countTokens = countTokens;
     this.#now = now;
     const registers = [this.registry];
@@ -111,6 +114,27 @@ export class Metrics {
     this.liveTokens = liveTokens;
     // Unknown until counted: no sample rather than a false 0.
     liveTokens.remove({});
+    this.webhookDeliveries = new Counter({
+      name: 'api_tokens_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by outcome: delivered (2xx), retried (anything else, or no answer within 10 s), failed (still undelivered 24 hours after the event), gone (410 Gone).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    const outboxDepth = new Gauge({
+      name: 'api_tokens_webhook_outbox_depth',
+      help: 'Webhook deliveries pending in the outbox (not yet delivered, failed or gone), counted at each scrape.',
+      registers,
+      collect: async () => {
+        if (countPendingWebhooks === undefined) return;
+        try {
+          outboxDepth.set(await countPendingWebhooks());
+        } catch (err) {
+          if (!(err instanceof StoreUnavailableError)) throw err;
+          this.observeStoreError(err);
+        }
+      },
+    });
+    if (countPendingWebhooks === undefined) outboxDepth.remove({});
   }
 
   /** Counts an authentication; passed to `authenticate`. */

@@ -1,6 +1,7 @@
 // What every operation handler is made from; apart from index.ts, so handlers and the registry import no circle.
 import type { LeakReportLimiter, TokenRequestLimiter } from '../http/rateLimits.js';
 import type { TokenService } from '../tokens/service.js';
+import type { ListDeliveries } from '../webhooks/deliveries.js';
 
 export interface OperationDependencies {
   tokens: TokenService;
@@ -8,4 +9,6 @@ export interface OperationDependencies {
   tokenRequests: TokenRequestLimiter;
   /** Leak reports per client address (LEAK_REPORTS_PER_MINUTE). */
   leakReports: LeakReportLimiter;
+  /** The webhook outbox's deliveries, newest first. */
+  listDeliveries: ListDeliveries;
 }

@@ -9,11 +9,12 @@ import { createAPIToken } from './createAPIToken.js';
 import { deleteAPIToken } from './deleteAPIToken.js';
 import type { OperationDependencies } from './dependencies.js';
 import { getAPIToken } from './getAPIToken.js';
-import { getAPITokenRevocations } from './getAPITokenRevocations.js';
 import { getAPITokenPolicy } from './getAPITokenPolicy.js';
+import { getAPITokenRevocations } from './getAPITokenRevocations.js';
 import { getAPITokens } from './getAPITokens.js';
 import { getAuditEvents } from './getAuditEvents.js';
 import { getCurrentAPIToken } from './getCurrentAPIToken.js';
+import { getWebhookDeliveries } from './getWebhookDeliveries.js';
 import { regenerateAPIToken } from './regenerateAPIToken.js';
 import { reportLeakedAPITokens } from './reportLeakedAPITokens.js';
 import { verifyAPIToken } from './verifyAPIToken.js';
@@ -32,6 +33,7 @@ const operations: Record<string, (deps: OperationDependencies) => OperationHandl
   getAPITokens,
   getAuditEvents,
   getCurrentAPIToken,
+  getWebhookDeliveries,
   regenerateAPIToken,
   reportLeakedAPITokens,
   verifyAPIToken,

@@ -70,4 +70,32 @@ export const migrations: readonly string[] = [
   // and its start, Unix ms (NULL: from its creation).
   `ALTER TABLE tokens ADD COLUMN allowed_cidrs TEXT NOT NULL DEFAULT '[]';
    ALTER TABLE tokens ADD COLUMN not_before INTEGER;`,
+  // Webhooks (issue 25 §4): the outbox, one row per audit event and webhook URL, written in the
+  // transaction of the change; and the expiry notices sent, once per token and kind.
+  `CREATE TABLE webhook_outbox (
+     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+     webhook_id      TEXT NOT NULL,         -- the webhook-id header of every attempt
+     event_id        TEXT NOT NULL,
+     type            TEXT NOT NULL,
+     url             TEXT NOT NULL,
+     body            TEXT NOT NULL,         -- JSON, exactly as sent and signed
+     created_at      INTEGER NOT NULL,      -- Unix ms
+     status          TEXT NOT NULL DEFAULT 'pending',
+     attempts        INTEGER NOT NULL DEFAULT 0,
+     last_attempt_at INTEGER,
+     next_attempt_at INTEGER,               -- NULL: none due
+     lease_owner     TEXT,
+     lease_until     INTEGER,
+     last_status     INTEGER,
+     last_error      TEXT,
+     UNIQUE (webhook_id, url)
+   ) STRICT;
+   CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE status = 'pending';
+   CREATE INDEX webhook_outbox_by_creation ON webhook_outbox (created_at);
+   CREATE TABLE webhook_expiry_notices (
+     token_id   TEXT NOT NULL,
+     notice     TEXT NOT NULL,
+     noticed_at INTEGER NOT NULL,           -- Unix ms
+     PRIMARY KEY (token_id, notice)
+   ) STRICT;`,
 ];

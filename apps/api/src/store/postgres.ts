@@ -17,15 +17,32 @@ import {
   type TokenScan,
   toRecord,
 } from './base.js';
+import {
+  deliveryPage,
+  inIdOrder,
+  noticeValues,
+  OUTBOX_COLUMNS,
+  type OutboxRow,
+  outboxValues,
+  toDelivery,
+} from './outboxRows.js';
 import { isMissingDatabase, toStoreError, unavailableReason } from './postgresErrors.js';
 import { postgresMigrations } from './postgresMigrations.js';
 import {
   type AuditEvent,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_POOL_SIZE,
+  type Delivery,
+  type DeliveryClaim,
+  type DeliveryOutcome,
+  type DeliveryPage,
+  type DeliveryPosition,
+  type ExpiryNotice,
   type LockedWrite,
   type MergingEvent,
+  type NoticeQuery,
   type OnceWrite,
+  type OutboxMessage,
   type Revocation,
   type RevocationListener,
   StoreUnavailableError,
@@ -270,12 +287,37 @@ const auditValues = (row: AuditEventRow) => [
   row.refusal_key,
 ];
 
-/** Writes audit events within the caller's transaction, so that each exists if and only if its change does. */
+/** Writes webhook messages to the outbox within the caller's transaction, one statement for all. */
+async function insertOutbox(client: pg.PoolClient, messages: readonly OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const values = messages.map(outboxValues);
+  await client.query(
+    `INSERT INTO webhook_outbox (webhook_id, event_id, type, url, body, created_at, next_attempt_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])`,
+    [
+      values.map((value) => value.webhookId),
+      values.map((value) => value.eventId),
+      values.map((value) => value.type),
+      values.map((value) => value.url),
+      values.map((value) => value.body),
+      values.map((value) => value.createdAt),
+      values.map((value) => value.nextAttemptAt),
+    ],
+  );
+}
+
+/**
+ * Writes audit events within the caller's transaction, so that each exists if and only if its
+ * change does, and each event's webhook messages (`outbox`) with them.
+ */
 async function insertEvents(
   client: pg.PoolClient,
   events: readonly (AuditEvent | undefined)[],
+  outbox: (event: AuditEvent) => readonly OutboxMessage[],
 ): Promise<void> {
-  const rows = events.flatMap((event) => (event === undefined ? [] : [auditValues(auditRow(event))]));
+  const written = events.filter((event) => event !== undefined);
+  await insertOutbox(client, written.flatMap(outbox));
+  const rows = written.map((event) => auditValues(auditRow(event)));
   if (rows.length === 0) return;
   // One statement for a group commit's events, column by column, as insertRows does for its tokens.
   const column = (index: number) => rows.map((row) => row[index]);
@@ -288,7 +330,11 @@ async function insertEvents(
 }
 
 /** Writes what a rule decided, within the caller's transaction. */
-async function applyWrites(client: pg.PoolClient, writes: Writes): Promise<void> {
+async function applyWrites(
+  client: pg.PoolClient,
+  writes: Writes,
+  outbox: (event: AuditEvent) => readonly OutboxMessage[],
+): Promise<void> {
   // Before the writes, which may delete the rows; heard by every replica when this commits.
   if (writes.revoke !== undefined && writes.revoke.length > 0) await notifyRevoked(client, writes.revoke);
   if (writes.replace !== undefined) {
@@ -306,12 +352,16 @@ async function applyWrites(client: pg.PoolClient, writes: Writes): Promise<void>
       writes.mark.at.toISOString(),
     ]);
   }
-  if (writes.event !== undefined) await insertEvents(client, [writes.event]);
+  if (writes.event !== undefined) await insertEvents(client, [writes.event], outbox);
   if (writes.insert !== undefined) await insertRows(client, [writes.insert]);
 }
 
+/** Advisory lock keys of work one replica at a time runs (runAlone), per name: arbitrary constants of this service's. */
+const ALONE_LOCK_KEYS: Record<string, string> = { 'webhook-expiry-scan': '5710170514' };
+
 export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   readonly #pool: pg.Pool;
+  readonly #outbox: (event: AuditEvent) => readonly OutboxMessage[];
   readonly #url: string;
   readonly #connectTimeoutMs: number;
   /** Who hears revocations, through one LISTEN connection of its own, opened when the first listens. */
@@ -386,6 +436,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
       options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS,
       Math.max(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, 1),
     );
+    this.#outbox = options.outbox ?? (() => []);
     this.migrationsApplied = migrationsApplied;
     this.startBackgroundPurge();
   }
@@ -479,6 +530,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
       await insertEvents(
         client,
         accepted.map((pending) => pending.event),
+        this.#outbox,
       );
       await insertRows(client, accepted);
     }
@@ -537,7 +589,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
         [[...new Set(change.lock)]],
       );
       const { outcome, writes } = change.decide(new Map(found.rows.map((row) => [row.id, toRecord(row)])));
-      if (writes !== undefined) await applyWrites(client, writes);
+      if (writes !== undefined) await applyWrites(client, writes, this.#outbox);
       return outcome;
     });
   }
@@ -559,7 +611,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
         marked: history?.marked === true,
         hasTokens: history?.has_tokens === true,
       });
-      if (writes !== undefined) await applyWrites(client, writes);
+      if (writes !== undefined) await applyWrites(client, writes, this.#outbox);
       return outcome;
     });
   }
@@ -640,6 +692,12 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   }
 
   protected async purgeAuditBatch(cutoff: Date): Promise<number> {
+    // Finished webhook deliveries go with the audit events they delivered.
+    await this.#query(
+      `DELETE FROM webhook_outbox WHERE seq IN
+         (SELECT seq FROM webhook_outbox WHERE status <> 'pending' AND created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [cutoff.getTime(), PURGE_BATCH_SIZE],
+    );
     const deleted = await this.#query(
       `DELETE FROM audit_events WHERE seq IN
          (SELECT seq FROM audit_events WHERE time < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
@@ -719,6 +777,125 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     if (ended || this.#closing) return;
     this.#listening = true;
     for (const listener of this.#listeners) listener.listening();
+  }
+
+  /**
+   * One statement: due rows nobody holds a live lease on, locked FOR UPDATE SKIP LOCKED so that
+   * replicas claiming at the same moment take different rows instead of queueing, then leased.
+   */
+  async claimDeliveries(claim: DeliveryClaim): Promise<Delivery[]> {
+    const found = await this.#query<OutboxRow>(
+      `UPDATE webhook_outbox
+          SET attempts = attempts + 1, last_attempt_at = $1, lease_owner = $3, lease_until = $4
+        WHERE seq IN (SELECT seq FROM webhook_outbox
+                       WHERE status = 'pending' AND next_attempt_at <= $1
+                         AND (lease_until IS NULL OR lease_until <= $1)
+                       ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING ${OUTBOX_COLUMNS}`,
+      [claim.now.getTime(), claim.limit, claim.owner, claim.leaseUntil.getTime()],
+    );
+    return found.rows.map(toDelivery).sort((a, b) => a.position - b.position);
+  }
+
+  async recordDelivery(
+    position: DeliveryPosition,
+    owner: string,
+    outcome: DeliveryOutcome,
+  ): Promise<boolean> {
+    const updated = await this.#query(
+      `UPDATE webhook_outbox
+          SET status = $3, next_attempt_at = $4, last_status = $5, last_error = $6,
+              lease_owner = NULL, lease_until = NULL
+        WHERE seq = $1 AND lease_owner = $2`,
+      [
+        position,
+        owner,
+        outcome.status,
+        outcome.nextAttemptAt?.getTime() ?? null,
+        outcome.lastStatus,
+        outcome.lastError,
+      ],
+    );
+    return (updated.rowCount ?? 0) > 0;
+  }
+
+  async listDeliveries({ limit, after }: { limit: number; after?: DeliveryPosition }): Promise<DeliveryPage> {
+    const found = await this.#query<OutboxRow>(
+      `SELECT ${OUTBOX_COLUMNS} FROM webhook_outbox WHERE ($1::bigint IS NULL OR seq < $1)
+       ORDER BY seq DESC LIMIT $2`,
+      [after ?? null, limit + 1],
+    );
+    return deliveryPage(found.rows, limit);
+  }
+
+  async countPendingDeliveries(): Promise<number> {
+    const counted = await this.#query<{ count: number }>(
+      "SELECT count(*)::integer AS count FROM webhook_outbox WHERE status = 'pending'",
+    );
+    return counted.rows[0]?.count ?? 0;
+  }
+
+  async findTokensToNotice(query: NoticeQuery): Promise<TokenRecord[]> {
+    const { notice, from, before, limit } = noticeValues(query);
+    const found = await this.#query<TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM tokens t
+        WHERE expires_at IS NOT NULL AND expires_at >= $2 AND expires_at < $3 AND replaced_by IS NULL
+          AND NOT EXISTS (SELECT 1 FROM webhook_expiry_notices n WHERE n.token_id = t.id AND n.notice = $1)
+        ORDER BY expires_at LIMIT $4`,
+      [notice, new Date(from), new Date(before), limit],
+    );
+    return found.rows.map(toRecord);
+  }
+
+  /** The notice's key decides: of two replicas recording one notice, one inserts it and writes its event. */
+  recordNotices(notices: readonly ExpiryNotice[]): Promise<AuditEvent[]> {
+    if (notices.length === 0) return Promise.resolve([]);
+    return this.#transaction(async (client) => {
+      const written: AuditEvent[] = [];
+      for (const { tokenId, notice, event } of inIdOrder(notices)) {
+        const inserted = await client.query(
+          `INSERT INTO webhook_expiry_notices (token_id, notice, noticed_at) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING`,
+          [tokenId, notice, event.time.getTime()],
+        );
+        if (inserted.rowCount === 0) continue;
+        await insertEvents(client, [event], this.#outbox);
+        written.push(event);
+      }
+      return written;
+    });
+  }
+
+  /** A session advisory lock, tried, not waited for, on a connection held while `work` runs. */
+  async runAlone<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
+    const key = ALONE_LOCK_KEYS[name];
+    if (key === undefined) throw new Error(`runAlone: no lock key for ${name}`);
+    let checkedOut: Awaited<ReturnType<typeof checkOut>>;
+    try {
+      checkedOut = await checkOut(this.#pool);
+    } catch (err) {
+      throw toStoreError(err);
+    }
+    const { client, giveBack } = checkedOut;
+    let broken = false;
+    try {
+      const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        key,
+      ]);
+      if (locked.rows[0]?.locked !== true) return undefined;
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
+          broken = true;
+        });
+      }
+    } catch (err) {
+      broken ||= unavailableReason(err) !== undefined;
+      throw toStoreError(err);
+    } finally {
+      giveBack(broken);
+    }
   }
 
   protected async closeConnection(): Promise<void> {

@@ -68,4 +68,33 @@ export const postgresMigrations: readonly string[] = [
   // Where and when a token works (issue 25): its networks, normalised CIDRs ('[]': anywhere), and its
   // start (NULL: from its creation).
   `ALTER TABLE tokens ADD COLUMN allowed_cidrs json NOT NULL DEFAULT '[]', ADD COLUMN not_before timestamptz;`,
+  // Webhooks (issue 25 §4): the outbox, one row per audit event and webhook URL, written in the
+  // transaction of the change; and the expiry notices sent, once per token and kind. Times in Unix
+  // ms, as the audit trail's.
+  `CREATE TABLE webhook_outbox (
+     seq             bigserial PRIMARY KEY,
+     webhook_id      text NOT NULL,         -- the webhook-id header of every attempt
+     event_id        text NOT NULL,
+     type            text NOT NULL,
+     url             text NOT NULL,
+     body            text NOT NULL,         -- JSON, exactly as sent and signed
+     created_at      bigint NOT NULL,
+     status          text NOT NULL DEFAULT 'pending',
+     attempts        integer NOT NULL DEFAULT 0,
+     last_attempt_at bigint,
+     next_attempt_at bigint,                -- NULL: none due
+     lease_owner     text,
+     lease_until     bigint,
+     last_status     integer,
+     last_error      text,
+     UNIQUE (webhook_id, url)
+   );
+   CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE status = 'pending';
+   CREATE INDEX webhook_outbox_by_creation ON webhook_outbox (created_at);
+   CREATE TABLE webhook_expiry_notices (
+     token_id   text NOT NULL,
+     notice     text NOT NULL,
+     noticed_at bigint NOT NULL,
+     PRIMARY KEY (token_id, notice)
+   );`,
 ];

@@ -24,8 +24,25 @@ import { claimDatabase } from './claim.js';
 import { LocalRevocations } from './localRevocations.js';
 import { migrations } from './migrations.js';
 import {
+  deliveryPage,
+  inIdOrder,
+  noticeValues,
+  OUTBOX_COLUMNS,
+  type OutboxRow,
+  outboxValues,
+  toDelivery,
+} from './outboxRows.js';
+import {
+  type AuditEvent,
+  type Delivery,
+  type DeliveryClaim,
+  type DeliveryOutcome,
+  type DeliveryPage,
+  type DeliveryPosition,
+  type ExpiryNotice,
   type LockedWrite,
   type MergingEvent,
+  type NoticeQuery,
   type OnceWrite,
   type RevocationListener,
   StoreUnavailableError,
@@ -163,6 +180,9 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   readonly #scan: (scan: TokenScan) => { rows: PositionedRow[]; following: number | undefined };
   readonly #purgeBatch: (cutoff: number) => number;
   readonly #recordUses: (uses: readonly TokenUse[], minIntervalMs: number) => void;
+  readonly #outboxStatements;
+  readonly #claimDeliveries: (claim: DeliveryClaim) => Delivery[];
+  readonly #recordNotices: (notices: readonly ExpiryNotice[]) => AuditEvent[];
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
 
@@ -269,6 +289,62 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     };
 
     const statements = this.#statements;
+    this.#outboxStatements = {
+      insert: db.prepare<ReturnType<typeof outboxValues>>(
+        `INSERT INTO webhook_outbox (webhook_id, event_id, type, url, body, created_at, next_attempt_at)
+         VALUES (@webhookId, @eventId, @type, @url, @body, @createdAt, @nextAttemptAt)`,
+      ),
+      claim: db.prepare<{ now: number; limit: number; owner: string; leaseUntil: number }, OutboxRow>(
+        `UPDATE webhook_outbox
+            SET attempts = attempts + 1, last_attempt_at = @now, lease_owner = @owner, lease_until = @leaseUntil
+          WHERE seq IN (SELECT seq FROM webhook_outbox
+                         WHERE status = 'pending' AND next_attempt_at <= @now
+                           AND (lease_until IS NULL OR lease_until <= @now)
+                         ORDER BY next_attempt_at LIMIT @limit)
+          RETURNING ${OUTBOX_COLUMNS}`,
+      ),
+      record: db.prepare<{
+        seq: number;
+        owner: string;
+        status: string;
+        nextAttemptAt: number | null;
+        lastStatus: number | null;
+        lastError: string | null;
+      }>(
+        `UPDATE webhook_outbox
+            SET status = @status, next_attempt_at = @nextAttemptAt, last_status = @lastStatus,
+                last_error = @lastError, lease_owner = NULL, lease_until = NULL
+          WHERE seq = @seq AND lease_owner = @owner`,
+      ),
+      list: db.prepare<{ after: number | null; limit: number }, OutboxRow>(
+        `SELECT ${OUTBOX_COLUMNS} FROM webhook_outbox WHERE (@after IS NULL OR seq < @after)
+         ORDER BY seq DESC LIMIT @limit`,
+      ),
+      countPending: db.prepare<[], { count: number }>(
+        "SELECT count(*) AS count FROM webhook_outbox WHERE status = 'pending'",
+      ),
+      toNotice: db.prepare<ReturnType<typeof noticeValues>, TokenRow>(
+        `SELECT ${TOKEN_COLUMNS} FROM tokens t
+          WHERE expires_at IS NOT NULL AND expires_at >= @from AND expires_at < @before AND replaced_by IS NULL
+            AND NOT EXISTS (SELECT 1 FROM webhook_expiry_notices n WHERE n.token_id = t.id AND n.notice = @notice)
+          ORDER BY expires_at LIMIT @limit`,
+      ),
+      notice: db.prepare<{ tokenId: string; notice: string; at: number }>(
+        `INSERT INTO webhook_expiry_notices (token_id, notice, noticed_at) VALUES (@tokenId, @notice, @at)
+         ON CONFLICT DO NOTHING`,
+      ),
+      purge: db.prepare<{ cutoff: number; batch: number }>(
+        `DELETE FROM webhook_outbox WHERE seq IN
+           (SELECT seq FROM webhook_outbox WHERE status <> 'pending' AND created_at < @cutoff LIMIT @batch)`,
+      ),
+    };
+    const outbox = this.#outboxStatements;
+    const messagesFor = options.outbox ?? (() => []);
+    /** An audit event and its webhook messages, in the caller's transaction. */
+    const writeEvent = (event: AuditEvent) => {
+      statements.insertEvent.run(auditRow(event));
+      for (const message of messagesFor(event)) outbox.insert.run(outboxValues(message));
+    };
     const locked = (id: string): TokenRecord | undefined => {
       const row = statements.lockedById.get(id);
       return row === undefined ? undefined : toRecord(row);
@@ -281,7 +357,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       if (writes.delete !== undefined) statements.delete.run(writes.delete);
       if (writes.insert !== undefined)
         statements.insert.run(toRow(writes.insert.token, writes.insert.secretDigest));
-      if (writes.event !== undefined) statements.insertEvent.run(auditRow(writes.event));
+      if (writes.event !== undefined) writeEvent(writes.event);
       if (writes.mark !== undefined) statements.mark.run(writes.mark.fact, writes.mark.at.toISOString());
     };
     // Every write transaction is IMMEDIATE: it takes the write lock before its first read, so what
@@ -322,9 +398,31 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     this.#recordRefusals = db.transaction((refusals: readonly MergingEvent[]) => {
       for (const { event, mergeKey } of refusals) statements.mergeRefusal.run(auditRow(event, mergeKey));
     }).immediate;
-    this.#purgeAuditBatch = db.transaction(
-      (cutoff: number) => statements.purgeEvents.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
+    this.#purgeAuditBatch = db.transaction((cutoff: number) => {
+      // Finished webhook deliveries go with the audit events they delivered.
+      outbox.purge.run({ cutoff, batch: PURGE_BATCH_SIZE });
+      return statements.purgeEvents.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes;
+    }).immediate;
+    this.#claimDeliveries = db.transaction((claim: DeliveryClaim) =>
+      outbox.claim
+        .all({
+          now: claim.now.getTime(),
+          limit: claim.limit,
+          owner: claim.owner,
+          leaseUntil: claim.leaseUntil.getTime(),
+        })
+        .map(toDelivery)
+        .sort((a, b) => a.position - b.position),
     ).immediate;
+    this.#recordNotices = db.transaction((notices: readonly ExpiryNotice[]) => {
+      const written: AuditEvent[] = [];
+      for (const { tokenId, notice, event } of inIdOrder(notices)) {
+        if (outbox.notice.run({ tokenId, notice, at: event.time.getTime() }).changes === 0) continue;
+        writeEvent(event);
+        written.push(event);
+      }
+      return written;
+    }).immediate;
     this.#purgeBatch = db.transaction(
       (cutoff: number) => statements.purge.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
     ).immediate;
@@ -404,6 +502,50 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
 
   async count(): Promise<number> {
     return guarded(() => this.#statements.count.get())?.count ?? 0;
+  }
+
+  async claimDeliveries(claim: DeliveryClaim): Promise<Delivery[]> {
+    return guarded(() => this.#claimDeliveries(claim));
+  }
+
+  async recordDelivery(
+    position: DeliveryPosition,
+    owner: string,
+    outcome: DeliveryOutcome,
+  ): Promise<boolean> {
+    const { changes } = guarded(() =>
+      this.#outboxStatements.record.run({
+        seq: position,
+        owner,
+        status: outcome.status,
+        nextAttemptAt: outcome.nextAttemptAt?.getTime() ?? null,
+        lastStatus: outcome.lastStatus,
+        lastError: outcome.lastError,
+      }),
+    );
+    return changes > 0;
+  }
+
+  async listDeliveries({ limit, after }: { limit: number; after?: DeliveryPosition }): Promise<DeliveryPage> {
+    const rows = guarded(() => this.#outboxStatements.list.all({ after: after ?? null, limit: limit + 1 }));
+    return deliveryPage(rows, limit);
+  }
+
+  async countPendingDeliveries(): Promise<number> {
+    return guarded(() => this.#outboxStatements.countPending.get())?.count ?? 0;
+  }
+
+  async findTokensToNotice(query: NoticeQuery): Promise<TokenRecord[]> {
+    return guarded(() => this.#outboxStatements.toNotice.all(noticeValues(query))).map(toRecord);
+  }
+
+  async recordNotices(notices: readonly ExpiryNotice[]): Promise<AuditEvent[]> {
+    return notices.length === 0 ? [] : guarded(() => this.#recordNotices(notices));
+  }
+
+  /** One process at a time already: a write takes the database's one write lock. */
+  async runAlone<T>(_name: string, work: () => Promise<T>): Promise<T | undefined> {
+    return work();
   }
 
   async ping(): Promise<void> {

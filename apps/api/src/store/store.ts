@@ -38,8 +38,13 @@ export interface StoreOptions {
   claim?: Claim;
   /** How long a token stays stored once expired (or replaced, once its grace period ends) before it is purged. */
   expiredTokenRetentionMs?: number;
-  /** How long an audit event is kept before it is purged (AUDIT_RETENTION). */
+  /** How long an audit event is kept before it is purged (AUDIT_RETENTION); finished webhook deliveries too. */
   auditRetentionMs?: number;
+  /**
+   * The webhook messages to write to the outbox with an audit event, in the same transaction (none
+   * when left out): the domain decides which events and URLs (webhooks/messages.ts), the store keeps them.
+   */
+  outbox?: (event: AuditEvent) => readonly OutboxMessage[];
 }
 
 /** AUDIT_RETENTION's default: 90 days. */
@@ -202,6 +207,78 @@ export interface AuditPage {
   next?: AuditPosition;
 }
 
+/** Where a webhook delivery stands; the worker (webhooks/) decides, the store keeps it. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'gone';
+
+/** One audit event's message to one webhook URL, as the domain built it, body and all. */
+export interface OutboxMessage {
+  /** The `webhook-id` of every attempt. */
+  webhookId: string;
+  eventId: string;
+  type: AuditEventType;
+  url: string;
+  /** The JSON body, exactly as it is sent and signed. */
+  body: string;
+  createdAt: Date;
+  /** When the first attempt is due. */
+  nextAttemptAt: Date;
+}
+
+/** A place in the outbox's order; a page of deliveries starts after one. Opaque outside the store. */
+export type DeliveryPosition = number;
+
+/** An outbox row: the message and how its delivery stands. */
+export interface Delivery extends Omit<OutboxMessage, 'nextAttemptAt'> {
+  position: DeliveryPosition;
+  status: DeliveryStatus;
+  attempts: number;
+  lastAttemptAt: Date | null;
+  /** null: no attempt is due (delivered, failed, gone). */
+  nextAttemptAt: Date | null;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/** What an attempt came to, as the worker decided. */
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/** Which deliveries to claim: pending, due at `now`, not leased to anyone at `now`. */
+export interface DeliveryClaim {
+  now: Date;
+  limit: number;
+  /** Who claims them: only this owner's recordDelivery counts until the lease ends. */
+  owner: string;
+  /** Until when the claimed rows are this owner's; past it, another may claim them. */
+  leaseUntil: Date;
+}
+
+export interface DeliveryPage {
+  deliveries: Delivery[];
+  next?: DeliveryPosition;
+}
+
+/** A token expiry notice (`token.expiring` at a threshold, or `token.expired`), recorded once per token and kind. */
+export interface ExpiryNotice {
+  tokenId: string;
+  /** The kind of notice (such as `7d`, `1d`, `expired`): a token gets each kind once. */
+  notice: string;
+  /** Written (with its outbox messages) only if this token had no notice of this kind yet. */
+  event: AuditEvent;
+}
+
+/** Which tokens may need a notice of kind `notice`: not replaced, expiring at or after `expiresFrom` and before `expiresBefore`, without one yet. */
+export interface NoticeQuery {
+  notice: string;
+  expiresFrom: Date;
+  expiresBefore: Date;
+  limit: number;
+}
+
 /**
  * Every read takes `now` and sees only live tokens (never expired at `now`), so expiry takes effect
  * to the millisecond whenever the background purge of long-expired rows runs. What "live" means is
@@ -256,6 +333,30 @@ export interface TokenStore {
    */
   purgeExpired(now: Date): Promise<number>;
   count(): Promise<number>;
+  /**
+   * Claims up to `limit` due webhook deliveries for `owner` until `leaseUntil`, oldest due first,
+   * counting an attempt for each: rows another process is claiming are skipped, not waited for, and
+   * a lease that ran out (its owner died mid-delivery) lets another claim the row.
+   */
+  claimDeliveries(claim: DeliveryClaim): Promise<Delivery[]>;
+  /** Records an attempt's outcome and ends the lease; false (nothing written) when `owner` no longer holds it. */
+  recordDelivery(position: DeliveryPosition, owner: string, outcome: DeliveryOutcome): Promise<boolean>;
+  /** A page of webhook deliveries, newest first. */
+  listDeliveries(options: { limit: number; after?: DeliveryPosition }): Promise<DeliveryPage>;
+  /** How many deliveries are pending: the outbox's depth. */
+  countPendingDeliveries(): Promise<number>;
+  /** Tokens that may need an expiry notice (see NoticeQuery), soonest expiry first. */
+  findTokensToNotice(query: NoticeQuery): Promise<TokenRecord[]>;
+  /**
+   * Records each notice not recorded before for its token and kind, with its audit event and that
+   * event's outbox messages, in one transaction; resolves with the events written.
+   */
+  recordNotices(notices: readonly ExpiryNotice[]): Promise<AuditEvent[]>;
+  /**
+   * Runs `work` unless another process is running work under the same `name` (PostgreSQL: an
+   * advisory lock); resolves with its result, or undefined when it did not run.
+   */
+  runAlone<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
   /** Resolves when the store answers a trivial query, rejects with StoreUnavailableError when not (GET /readyz). */
   ping(): Promise<void>;
   /**
