@@ -1,8 +1,8 @@
 // Request logging: one JSON line per request when its answer is done, with the few fields worth keeping.
 import type { Express as ExpressApp, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { v7 as uuidv7 } from 'uuid';
 import { SECRET_PREFIX } from '../tokens/secrets.js';
+import { uuidv7 } from '../uuid.js';
 
 declare global {
   namespace Express {
