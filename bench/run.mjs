@@ -2,12 +2,13 @@
 // with express-openapi-validator), A/B/A/B in one run, and against a 1,000,000-token store; verify
 // (POST /v2/tokens/verify) beside the authenticated read; and in the same rounds the server on PostgreSQL
 // (one replica, two, and one with AUTH_CACHE_TTL on) against SQLite's figures. `--pg=no` leaves
-// PostgreSQL out, `--stored=0` the 1M store. `-- --store=postgres`: the PostgreSQL table on its own,
+// PostgreSQL out, `--stored=0` the 1M store, `--api=<index.js>` runs another build of the server (the
+// floor still uses this one's validator). `-- --store=postgres`: the PostgreSQL table on its own,
 // with its seeded store (bench/postgres.mjs).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   ADMIN,
@@ -72,7 +73,10 @@ const measure = (server, request, duration = DURATION) =>
     : measureWith(server, request, { duration, connections: CONNECTIONS });
 
 /** The PostgreSQL cache case sets AUTH_CACHE_TTL; a build that does not read it yet measures no cache. */
-const AUTH_CACHE_TTL_HONOURED = readFileSync(join(root, 'apps', 'api', 'dist', 'config.js'), 'utf8').includes(
+/** The server under test: this repository's build, or --api=<index.js> (another checkout's, for a preview). */
+const API = args.api === undefined ? join(root, 'apps', 'api', 'dist', 'index.js') : resolve(args.api);
+
+const AUTH_CACHE_TTL_HONOURED = readFileSync(join(dirname(API), 'config.js'), 'utf8').includes(
   'AUTH_CACHE_TTL',
 );
 
@@ -113,7 +117,7 @@ async function main() {
   }
   if (STORED > 0) trimToSeeded(storedPath);
 
-  const api = join(root, 'apps', 'api', 'dist', 'index.js');
+  const api = API;
   const echo = await startProcess('echo', join(root, 'bench', 'echo-server.mjs'), {});
   const floor = await startProcess('floor', join(root, 'bench', 'floor-server.mjs'), {});
   const empty = await startProcess('api', api, serverEnv(join(work, 'empty.db')));
