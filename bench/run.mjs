@@ -189,6 +189,7 @@ async function main() {
   }
   if (pg !== undefined) {
     const pgReader = await createToken(pg.one.url, readerBody);
+    const pgShipper = await createToken(pg.one.url, JSON.parse(createBody));
     cases.push(
       ['pgCreate', 'PostgreSQL POST /v2/tokens, 1 replica', pg.one, create],
       ['pgCreate2', 'PostgreSQL POST /v2/tokens, 2 replicas', [pg.a, pg.b], create],
@@ -198,6 +199,13 @@ async function main() {
         'PostgreSQL GET /v2/tokens/{id}, 1 replica, AUTH_CACHE_TTL=60s',
         pg.cached,
         read(pgReader),
+      ],
+      // What docs/scaling.md's per-replica verification cost on PostgreSQL rests on.
+      [
+        'pgCachedVerify',
+        'PostgreSQL POST /v2/tokens/verify, 1 replica, AUTH_CACHE_TTL=60s',
+        pg.cached,
+        verify(pgReader, pgShipper),
       ],
     );
   }
@@ -266,6 +274,11 @@ async function main() {
         TARGETS.pgCachedReadRatio,
       ],
       ['PostgreSQL read without cache / SQLite read (for reference)', ratio(s.pgRead, s.read), undefined],
+      [
+        'PostgreSQL verify, AUTH_CACHE_TTL=60s / SQLite verify (for reference)',
+        ratio(s.pgCachedVerify, s.verify),
+        undefined,
+      ],
     );
   }
   console.log('\nratios, this run:');
