@@ -43,7 +43,7 @@ export async function freePort() {
   return port;
 }
 
-async function waitForHealth(url) {
+export async function waitForHealth(url) {
   for (let attempt = 0; attempt < 600; attempt++) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) return;

@@ -1,5 +1,6 @@
 // `npm run bench -- --store=postgres`: the real server on PostgreSQL, create and authenticated read, one
-// replica and two on one database, on an empty store and on a 1,000,000-token one.
+// replica and two on one database, on an empty store and on a 1,000,000-token one. Its helpers also
+// serve bench/run.mjs, which measures PostgreSQL beside SQLite, and bench/propagation.mjs.
 //
 // The server is --pg=<url>'s (default PG_TEST_URL's, else postgres://postgres@127.0.0.1:5432/postgres);
 // the bench makes its own databases there: api_tokens_bench_empty (new each run) and
@@ -29,13 +30,13 @@ const CONNECTIONS = Number(args.connections ?? 16);
 const STORED = Number(args.stored ?? 1_000_000);
 const SERVER_URL = args.pg || process.env.PG_TEST_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
-const databaseUrl = (name) => {
+export const databaseUrl = (name) => {
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
   return url.toString();
 };
 
-async function onServer(run) {
+export async function onServer(run) {
   const client = new pg.Client({ connectionString: SERVER_URL });
   await client.connect();
   try {
@@ -74,7 +75,7 @@ async function trimToSeeded(name) {
   if (removed > 0) console.log(`removed ${fmt(removed)} tokens a previous run created in the seeded store`);
 }
 
-const serverEnv = (name) => ({
+export const serverEnv = (name) => ({
   NODE_ENV: 'production',
   LOG_LEVEL: 'info',
   DATABASE_URL: databaseUrl(name),
@@ -83,13 +84,26 @@ const serverEnv = (name) => ({
   RATE_LIMIT_PER_TOKEN_PER_SEC: '0',
 });
 
+/** The server's PostgreSQL version, for the run's header. */
+export const serverVersion = () =>
+  onServer(async (client) => (await client.query('SHOW server_version')).rows[0].server_version);
+
+/** A new, empty database of that name (dropped first if an earlier run left it). */
+export async function createEmptyDatabase(name) {
+  await dropDatabase(name);
+  await onServer((client) => client.query(`CREATE DATABASE ${name}`));
+}
+
+export const dropDatabase = (name) =>
+  onServer((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+
 const api = join(root, 'apps', 'api', 'dist', 'index.js');
 
 /** One measurement across `servers`, the connections split evenly; requests/s summed, latencies the worst. */
-async function measure(servers, request, duration = DURATION) {
+export async function measureAcross(servers, request, { duration, connections }) {
   const results = await Promise.all(
     servers.map((server) =>
-      measureWith(server, request, { duration, connections: Math.max(1, CONNECTIONS / servers.length) }),
+      measureWith(server, request, { duration, connections: Math.max(1, connections / servers.length) }),
     ),
   );
   return {
@@ -97,8 +111,18 @@ async function measure(servers, request, duration = DURATION) {
     p50: Math.max(...results.map((result) => result.p50)),
     p99: Math.max(...results.map((result) => result.p99)),
     errors: results.reduce((sum, result) => sum + result.errors, 0),
+    // The replicas' CPU time per request, weighted by the requests each answered.
+    cpuMicrosPerRequest:
+      results.reduce((sum, result) => sum + result.cpuMicrosPerRequest * result.rps, 0) /
+      Math.max(
+        results.reduce((sum, result) => sum + result.rps, 0),
+        1,
+      ),
   };
 }
+
+const measure = (servers, request, duration = DURATION) =>
+  measureAcross(servers, request, { duration, connections: CONNECTIONS });
 
 const summarize = (samples) => ({
   rps: mean(samples.map((sample) => sample.rps)),
@@ -107,18 +131,16 @@ const summarize = (samples) => ({
   errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
 });
 
-async function main() {
-  const version = await onServer(
-    async (client) => (await client.query('SHOW server_version')).rows[0].server_version,
-  );
+/** `npm run bench -- --store=postgres`: the PostgreSQL table on its own, with the seeded store. */
+export async function main() {
+  const version = await serverVersion();
   console.log(
     `machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, PostgreSQL ${version}`,
   );
   console.log(`settings: ${CONNECTIONS} connections, ${DURATION} s per measurement, ${ROUNDS} rounds\n`);
 
   const emptyName = 'api_tokens_bench_empty';
-  await onServer((client) => client.query(`DROP DATABASE IF EXISTS ${emptyName} WITH (FORCE)`));
-  await onServer((client) => client.query(`CREATE DATABASE ${emptyName}`));
+  await createEmptyDatabase(emptyName);
   const storedName = `api_tokens_bench_${STORED}`;
   if (!(await exists(storedName))) {
     await onServer((client) => client.query(`CREATE DATABASE ${storedName}`));
@@ -182,7 +204,7 @@ async function main() {
     console.log(`round ${round}/${ROUNDS} done`);
   }
   for (const servers of Object.values(setups)) for (const server of servers) await stop(server);
-  await onServer((client) => client.query(`DROP DATABASE IF EXISTS ${emptyName} WITH (FORCE)`));
+  await dropDatabase(emptyName);
 
   console.log('\n| PostgreSQL | requests/s | p50 ms | p99 ms | errors |');
   console.log('|---|---:|---:|---:|---:|');
@@ -193,5 +215,3 @@ async function main() {
     );
   }
 }
-
-await main();

@@ -15,4 +15,12 @@ describe('redactUrl', () => {
     expect(redactUrl('/v2/tokens?limit=2&cursor=abc')).toBe('/v2/tokens?limit=2&cursor=abc');
     expect(redactUrl('/v2/tokens?bad=%E0%A4%A')).toBe('/v2/tokens?bad=%E0%A4%A');
   });
+
+  it('keeps a plain path as sent, and still finds a secret in one in any case or %-encoded', () => {
+    const id = '/v2/tokens/0190a0a0-0000-7000-8000-000000000000';
+    expect(redactUrl(id)).toBe(id);
+    expect(redactUrl('/v2/tokens/XAAT-abc')).toBe('/v2/tokens/[redacted]');
+    expect(redactUrl('/v2/tokens/xa%61t-abc/regenerate')).toBe('/v2/tokens/[redacted]/regenerate');
+    expect(redactUrl('/v2/tokens/xaat+abc')).toBe('/v2/tokens/xaat+abc');
+  });
 });

@@ -1,6 +1,6 @@
 // The audit trail's events: what each token change records.
-import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent, AuditEventType, Provenance, TokenRecord, TokenRef } from '../model.js';
+import { uuidv7 } from '../uuid.js';
 
 export const tokenRef = (token: TokenRecord): TokenRef => ({ tokenId: token.id, name: token.name });
 
