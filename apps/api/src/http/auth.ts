@@ -49,7 +49,7 @@ export function authenticate(
     if (header === undefined || header.trim() === '') {
       return refuse('missing', 'Authorization: a bearer token is required (Authorization: Bearer <token>)');
     }
-    const secret = BEARER.exec(header)?.[1];
+    const secret = bearerSecret(req);
     if (secret === undefined)
       return refuse('malformed', "Authorization: malformed header, expected 'Bearer <token>'");
     // The client address, as TRUST_PROXY says: a token bound to networks is refused (403) outside them.
@@ -89,6 +89,12 @@ export function authorize(operation: OperationObject): RequestHandler {
  */
 export function provenanceOf(req: Pick<Request, 'ip' | 'socket' | 'id'>): Provenance {
   return { address: req.ip ?? req.socket.remoteAddress ?? 'unknown', requestId: req.id };
+}
+
+/** The secret of the request's `Authorization: Bearer` header, when it has a well-formed one. */
+export function bearerSecret(req: Request): string | undefined {
+  const header = req.get('authorization');
+  return header === undefined ? undefined : BEARER.exec(header)?.[1];
 }
 
 /** The authenticated caller; `authenticate` runs ahead of every operation, so it is always there. */

@@ -106,4 +106,15 @@ describe('getAPITokenRevocations', () => {
     await revoke(token.id);
     expect(dataOf(await stream.next()).digests).toEqual([digestOf(token.secret)]);
   });
+
+  it("ends a reader's stream with the revocation of the reader's own token, which then reads no more", async () => {
+    const reader = await harness.callerWith({ orgCapabilities: { apiTokens: ['read'] } });
+    const stream = await open({ secret: reader });
+    const self = await harness.as(reader).get('/tokens/self').expect(200);
+    await revoke(self.body.id as string);
+    expect(dataOf(await stream.next()).digests).toEqual([digestOf(reader)]);
+    await expect(stream.ended).resolves.toBeUndefined();
+    // Reconnecting with it is refused like any revoked token.
+    await harness.as(reader).get('/tokens/revocations').expect(401);
+  });
 });

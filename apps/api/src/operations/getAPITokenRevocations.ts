@@ -2,8 +2,10 @@
 import type { RevocationEvent, RevocationReset } from '@api-tokens/client';
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/apiError.js';
+import { bearerSecret, callerOf } from '../http/auth.js';
 import { STREAM_OPENED_AT } from '../http/metrics.js';
 import type { FeedEvent } from '../tokens/revocationFeed.js';
+import { digestSecret } from '../tokens/secrets.js';
 import type { OperationDependencies } from './dependencies.js';
 
 /** A comment line this often, so that clients and proxies can tell a quiet stream from a dead one. */
@@ -27,12 +29,16 @@ export function getAPITokenRevocations({ tokens }: OperationDependencies) {
   return (req: Request, res: Response) => {
     let stopped = false;
     let heartbeat: NodeJS.Timeout | undefined;
+    let expiry: NodeJS.Timeout | undefined;
     const stop = () => {
       if (stopped) return;
       stopped = true;
       clearInterval(heartbeat);
+      clearTimeout(expiry);
       reading?.stop();
     };
+    const caller = callerOf(res);
+    const secret = bearerSecret(req);
     const reading = tokens.revocationFeed.read(
       {
         send: (event) => {
@@ -43,6 +49,8 @@ export function getAPITokenRevocations({ tokens }: OperationDependencies) {
           stop();
           res.end();
         },
+        // The reader's own token revoked (deleted, reported leaked, regenerated): its stream ends with that event.
+        digest: secret === undefined ? undefined : digestSecret(secret).toString('base64url'),
       },
       req.get('last-event-id'),
     );
@@ -65,5 +73,18 @@ export function getAPITokenRevocations({ tokens }: OperationDependencies) {
     else for (const event of reading.missed) res.write(revocationMessage(event));
     heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
     res.once('close', stop);
+    // A stream outlives no token: it ends when the reader's token expires (a reconnection then gets 401).
+    if (caller.expiresAt !== null) {
+      const left = caller.expiresAt.getTime() - Date.now();
+      // setTimeout's longest delay is about 24.8 days; a stream open that long is ended then, and reconnects.
+      expiry = setTimeout(
+        () => {
+          stop();
+          res.end();
+        },
+        Math.min(Math.max(left, 0), 2 ** 31 - 1),
+      );
+      expiry.unref();
+    }
   };
 }

@@ -11,8 +11,16 @@ export interface FeedEvent {
 /** A reader of the feed: told each event as it is heard, and when the feed itself was lost. */
 export interface FeedReader {
   send(event: FeedEvent): void;
-  /** Revocations may have been missed: the reader's stream must end (its client drops its cache and reconnects). */
+  /**
+   * Revocations may have been missed, or the reader's own token was revoked: the reader's stream
+   * must end (its client drops its cache and reconnects, with a token that still works).
+   */
   end(): void;
+  /**
+   * The digest (base64url) of the secret the reader authenticated with: a revocation naming it is
+   * the last event the reader is sent, so that a revoked token cannot go on following the feed.
+   */
+  readonly digest?: string;
 }
 
 /** What a reader resuming from an event id missed: those events, or `reset` (drop every cached verdict). */
@@ -58,7 +66,13 @@ export class RevocationFeed implements RevocationListener {
     };
     this.#keep(event);
     this.#onRevoked(revocation);
-    for (const reader of this.#readers) reader.send(event);
+    for (const reader of this.#readers) {
+      reader.send(event);
+      if (reader.digest !== undefined && event.digests.includes(reader.digest)) {
+        this.#readers.delete(reader);
+        reader.end();
+      }
+    }
   }
 
   lost(): void {
