@@ -625,6 +625,20 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         listener.stop();
       });
 
+      it('publishes what a once-write revokes, as a locked write does', async () => {
+        const store = await open();
+        const listener = await listening(store);
+        const digest = uniqueDigest();
+        const token = tokenRecord('revoked once');
+        await ruled(store).insert(token, digest);
+        await store.writeOnce({
+          fact: 'contract-revokes-once',
+          decide: () => ({ outcome: undefined, writes: { revoke: [token.id], delete: token.id } }),
+        });
+        expect(await listener.digests(1)).toEqual([digest]);
+        listener.stop();
+      });
+
       it('publishes every digest of a write that revokes many tokens (PostgreSQL splits them under the NOTIFY payload limit)', async () => {
         const store = await open();
         const listener = await listening(store);

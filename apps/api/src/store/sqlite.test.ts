@@ -28,6 +28,30 @@ describe('SqliteTokenStore', () => {
     expect(statSync(path).isFile()).toBe(true);
   });
 
+  it('offers no revocation feed when the file is shared, since other processes commit unheard; a sole claim does', async () => {
+    const heard = (claim: 'sole' | 'shared') => {
+      const store = new SqliteTokenStore(join(dir, `${claim}.db`), { claim, checkpointEveryMs: 0 });
+      let listening = false;
+      const stop = store.listenForRevocations({
+        revoked: () => {},
+        lost: () => {},
+        listening: () => (listening = true),
+      });
+      stop();
+      return { store, listening };
+    };
+    const shared = heard('shared');
+    const sole = heard('sole');
+    // A local listener is told at once, synchronously, or never.
+    expect(shared.listening).toBe(false);
+    expect(sole.listening).toBe(true);
+    // So a service over the shared file never reads a feed: GET /tokens/revocations answers 503.
+    expect(serviceOver(shared.store).revocationFeed.isListening).toBe(false);
+    expect(serviceOver(sole.store).revocationFeed.isListening).toBe(true);
+    await shared.store.close();
+    await sole.store.close();
+  });
+
   it('commits durably: its own connection runs the write-ahead log with synchronous=FULL', async () => {
     // Both are settings of the connection (synchronous is not stored in the file), so they are read
     // on the one the store opened: a SIGKILL test cannot tell FULL from OFF, only power loss could.

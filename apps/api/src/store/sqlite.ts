@@ -171,8 +171,14 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   readonly #write: (change: LockedWrite<unknown>) => { outcome: unknown; revoked: Buffer[] };
   /** This process is the database's only writer that caches: revocations are told in process. */
   readonly #revocations = new LocalRevocations();
+  /**
+   * Whether this process hears every revocation: not when the file is claimed `shared`, since the
+   * other processes' commits are never told here. Its feed then never listens, so no cache trusts it
+   * and GET /tokens/revocations answers 503.
+   */
+  readonly #hearsAllRevocations: boolean;
   readonly #insertAll: (batch: readonly PendingInsert[]) => unknown[];
-  readonly #writeOnce: (change: OnceWrite<unknown>) => unknown;
+  readonly #writeOnce: (change: OnceWrite<unknown>) => { outcome: unknown; revoked: Buffer[] };
   readonly #recordRefusals: (refusals: readonly MergingEvent[]) => void;
   readonly #purgeAuditBatch: (cutoff: number) => number;
   readonly #checkpointer: Checkpointer | undefined;
@@ -202,6 +208,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     // Claimed before the database is even opened: a process that may not use it must not migrate it.
     // No claim is checked when none is given, as for tools that open the database while no server runs.
     this.#releaseClaim = path !== ':memory:' && claim !== undefined ? claimDatabase(path, claim) : () => {};
+    this.#hearsAllRevocations = path === ':memory:' || claim !== 'shared';
     let opened: Database.Database | undefined;
     try {
       opened = new Database(path, { timeout: OPEN_BUSY_TIMEOUT_MS });
@@ -360,6 +367,15 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       if (writes.event !== undefined) writeEvent(writes.event);
       if (writes.mark !== undefined) statements.mark.run(writes.mark.fact, writes.mark.at.toISOString());
     };
+    /** Applies writes, answering the digests of the tokens they revoke, read before the writes, which may delete the rows. */
+    const applyRevoking = (writes: Writes): Buffer[] => {
+      const revoked = (writes.revoke ?? []).flatMap((id) => {
+        const found = statements.digestById.get(id);
+        return found === undefined ? [] : [found.secret_digest];
+      });
+      apply(writes);
+      return revoked;
+    };
     // Every write transaction is IMMEDIATE: it takes the write lock before its first read, so what
     // it reads cannot change before it commits. A DEFERRED one reads first, and if another process
     // commits before it writes, SQLite refuses it outright (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
@@ -370,13 +386,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
         if (row !== undefined) rows.set(id, row);
       }
       const { outcome, writes } = change.decide(rows);
-      // Read before the writes, which may delete the rows.
-      const revoked = (writes?.revoke ?? []).flatMap((id) => {
-        const found = statements.digestById.get(id);
-        return found === undefined ? [] : [found.secret_digest];
-      });
-      if (writes !== undefined) apply(writes);
-      return { outcome, revoked };
+      return { outcome, revoked: writes === undefined ? [] : applyRevoking(writes) };
     }).immediate;
     this.#insertAll = db.transaction((batch: readonly PendingInsert[]) =>
       batch.map(({ token, secretDigest, check, event }): unknown => {
@@ -392,8 +402,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
         marked: statements.isMarked.get(change.fact) !== undefined,
         hasTokens: statements.anyToken.get() !== undefined,
       });
-      if (writes !== undefined) apply(writes);
-      return outcome;
+      return { outcome, revoked: writes === undefined ? [] : applyRevoking(writes) };
     }).immediate;
     this.#recordRefusals = db.transaction((refusals: readonly MergingEvent[]) => {
       for (const { event, mergeKey } of refusals) statements.mergeRefusal.run(auditRow(event, mergeKey));
@@ -474,18 +483,23 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   }
 
   async write<Outcome>(change: LockedWrite<Outcome>): Promise<Outcome> {
-    const { outcome, revoked } = guarded(() => this.#write(change as LockedWrite<unknown>));
-    // After the commit: a listener told earlier could read the row back before it changed.
+    return this.#published(guarded(() => this.#write(change as LockedWrite<unknown>))) as Outcome;
+  }
+
+  /** After the commit: a listener told earlier could read the row back before it changed. */
+  #published({ outcome, revoked }: { outcome: unknown; revoked: Buffer[] }): unknown {
     if (revoked.length > 0) this.#revocations.publish(revoked);
-    return outcome as Outcome;
+    return outcome;
   }
 
   listenForRevocations(listener: RevocationListener): () => void {
+    // Never `listening` when other processes write unheard: a feed missing their revocations must not be read.
+    if (!this.#hearsAllRevocations) return () => {};
     return this.#revocations.listen(listener);
   }
 
   async writeOnce<Outcome>(change: OnceWrite<Outcome>): Promise<Outcome> {
-    return guarded(() => this.#writeOnce(change as OnceWrite<unknown>) as Outcome);
+    return this.#published(guarded(() => this.#writeOnce(change as OnceWrite<unknown>))) as Outcome;
   }
 
   async recordRefusals(refusals: readonly MergingEvent[]): Promise<void> {
