@@ -450,7 +450,13 @@ export class TokenService {
     const replacement =
       newToken !== undefined
         ? this.#newToken(caller, newToken, expiry, ['newToken'])
-        : this.#newToken(caller, old, expiry);
+        : // A copy starts when the old token did, unless that has come: then at once, as the old one
+          // already acts, so that a start in the past is never held against a later-starting caller.
+          this.#newToken(
+            caller,
+            { ...old, notBefore: hasStarted(old, this.#clock()) ? null : old.notBefore },
+            expiry,
+          );
 
     const secret = generateSecret();
     const event = auditEvent('token.regenerated', {
