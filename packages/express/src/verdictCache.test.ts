@@ -1,7 +1,7 @@
 // The verdict cache: keyed by the secret's digest, bounded, and never keeping a verdict past its token's expiry.
 import type { ApiToken, ApiTokenVerdict } from '@api-tokens/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cacheKey, VerdictCache } from './verdictCache.js';
+import { cacheKey, digestOf, TOMBSTONE_MS, VerdictCache } from './verdictCache.js';
 
 const SECRET = 'xaat-verdict-cache-secret-0123456789abcdefghijk';
 
@@ -88,5 +88,88 @@ describe('VerdictCache', () => {
     cache.get('a');
     cache.set('c', valid());
     expect(cache.keys()).toEqual(['a', 'c']);
+  });
+
+  describe('after a revocation (tombstones)', () => {
+    const REVOKED = `${SECRET}-revoked`;
+    const OTHER = `${SECRET}-other`;
+
+    it('keeps no VALID verdict for the revoked digest, so the next look-up asks the token service; other digests are kept', () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: T });
+      const cache = new VerdictCache(10 * 60_000, 10);
+      const revoked = cacheKey(REVOKED, undefined);
+      cache.set(revoked, valid());
+      cache.forgetDigests([digestOf(REVOKED)]);
+      expect(cache.get(revoked)).toBeUndefined();
+      // A replica that has not heard of the revocation yet still answers VALID: not kept, asked again.
+      cache.set(revoked, valid());
+      expect(cache.get(revoked)).toBeUndefined();
+      // Whatever was required of it: the tombstone is the digest's.
+      const withRequirement = cacheKey(REVOKED, { orgCapabilities: { apiTokens: ['read'] } }, '203.0.113.7');
+      cache.set(withRequirement, valid());
+      expect(cache.get(withRequirement)).toBeUndefined();
+      // Not one that only says the token lacks something: it still says the token lives.
+      cache.set(revoked, {
+        valid: false,
+        code: 'INSUFFICIENT_CAPABILITIES',
+        token: token(null),
+        missing: ['orgCapabilities.apiTokens:read'],
+      });
+      expect(cache.get(revoked)).toBeUndefined();
+      const other = cacheKey(OTHER, undefined);
+      cache.set(other, valid());
+      expect(cache.get(other)).toEqual(valid());
+    });
+
+    it('still keeps a verdict that the revoked token is gone', () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: T });
+      const cache = new VerdictCache(10 * 60_000, 10);
+      const revoked = cacheKey(REVOKED, undefined);
+      cache.forgetDigests([digestOf(REVOKED)]);
+      cache.set(revoked, { valid: false, code: 'NOT_FOUND' });
+      expect(cache.get(revoked)).toEqual({ valid: false, code: 'NOT_FOUND' });
+    });
+
+    it('keeps the tombstone through a reset, and for TOMBSTONE_MS only', () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: T });
+      const cache = new VerdictCache(10 * 60_000, 10);
+      const revoked = cacheKey(REVOKED, undefined);
+      cache.forgetDigests([digestOf(REVOKED)]);
+      cache.reset(true);
+      vi.setSystemTime(T + TOMBSTONE_MS - 1);
+      cache.set(revoked, valid());
+      expect(cache.get(revoked)).toBeUndefined();
+      vi.setSystemTime(T + TOMBSTONE_MS);
+      cache.set(revoked, valid());
+      expect(cache.get(revoked)).toEqual(valid());
+    });
+
+    it('keeps no living verdict at all while more revocations than it can remember are recent', () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: T });
+      const cache = new VerdictCache(10 * 60_000, 2);
+      cache.forgetDigests([digestOf('a'), digestOf('b')]);
+      vi.setSystemTime(T + 1000);
+      // Pushes out a's tombstone 59 s early: a can no longer be told apart from any other digest.
+      cache.forgetDigests([digestOf('c')]);
+      const other = cacheKey(OTHER, undefined);
+      cache.set(other, valid());
+      expect(cache.get(other)).toBeUndefined();
+      cache.set(other, { valid: false, code: 'NOT_FOUND' });
+      expect(cache.get(other)).toEqual({ valid: false, code: 'NOT_FOUND' });
+      vi.setSystemTime(T + TOMBSTONE_MS);
+      cache.set(other, valid());
+      expect(cache.get(other)).toEqual(valid());
+    });
+
+    it('does not count a tombstone pushed out after its time', () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: T });
+      const cache = new VerdictCache(10 * 60_000, 1);
+      cache.forgetDigests([digestOf('a')]);
+      vi.setSystemTime(T + TOMBSTONE_MS);
+      cache.forgetDigests([digestOf('b')]);
+      const other = cacheKey(OTHER, undefined);
+      cache.set(other, valid());
+      expect(cache.get(other)).toEqual(valid());
+    });
   });
 });

@@ -23,7 +23,8 @@ export interface OpenedStore {
   /**
    * Whether an in-process cache of what the database holds is exact: true when this process holds
    * the database alone (SQLite claimed `sole`); false where other processes may change it
-   * (PostgreSQL replicas), so that every authentication must read the store.
+   * (PostgreSQL replicas), so that a cache (on only with AUTH_CACHE_TTL) needs the revocation feed
+   * to hear their changes, and every authentication reads the store while the feed is lost.
    */
   cacheExact: boolean;
   /** Where rate-limit counters live: in PostgreSQL, shared by every replica; else in this process's memory. */

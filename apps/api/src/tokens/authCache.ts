@@ -8,8 +8,10 @@ export const DEFAULT_AUTH_CACHE_SIZE = 10_000;
  * Tokens by secret digest, least recently used first. Exact within this process: a change to a
  * token forgets it before it is answered (`forget`, before and after the write), expiry is checked
  * on every use, and a read that raced with a change is not cached (see `read`). Only this process's
- * changes are seen, so it may be on only where this process is the database's sole server: what
- * store/index.ts's openStore answers as `inProcessCacheExact`.
+ * changes are seen directly: where this process is the database's sole server (what
+ * store/index.ts's openStore answers as `cacheExact`) that is all; else the cache is on only with
+ * AUTH_CACHE_TTL, learns other processes' changes from the revocation feed (`forgetKeys`), and is
+ * bypassed (`reset`) while the feed is lost.
  */
 export class AuthCache {
   readonly #size: number;
