@@ -11,6 +11,7 @@ import {
   deleteApiToken,
   generateSecret,
   getApiToken,
+  getApiTokenPolicy,
   getApiTokens,
   getCurrentApiToken,
   type RegenerateApiToken,
@@ -19,6 +20,7 @@ import {
   reportLeakedApiTokens,
   verifyApiToken,
 } from '@api-tokens/client';
+import { formatDuration } from '@api-tokens/client/durations';
 import { LeakedAPITokensSchema } from '@api-tokens/client/schemas';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { anonymousClient, apiClient, expectSuccess } from './api.js';
@@ -94,6 +96,19 @@ const positiveInteger = (text: string) => {
   }
   return Number(text);
 };
+
+/** `--expires max`: replaced by the longest expiry the server's policy allows, read just before the create. */
+const MAX_EXPIRY = 'max';
+
+/**
+ * The latest expiry a token made now may have under the policy, a minute short of the cap so that
+ * a clock a little ahead of the server's is not refused; undefined (never expires) with no cap.
+ */
+function longestExpiry(maxLifetimeSeconds: number | null, now: Date): string | undefined {
+  if (maxLifetimeSeconds === null) return undefined;
+  const margin = Math.min(60, maxLifetimeSeconds / 2);
+  return new Date(now.getTime() + (maxLifetimeSeconds - margin) * 1000).toISOString();
+}
 
 export function createProgram(io: Io): Command {
   const program = new Command('api-tokens');
@@ -215,8 +230,8 @@ export function createProgram(io: Io): Command {
     .option('--description <text>', 'what the token is for')
     .option(
       '--expires <when>',
-      'a duration from now (30d, 12h, 1h30m) or a date-time (2027-01-31T00:00:00Z)',
-      (text) => parseExpiry(text, io.now()),
+      "a duration from now (30d, 12h, 1h30m), a date-time (2027-01-31T00:00:00Z), or 'max': the longest the server's MAX_TOKEN_LIFETIME allows (see tokens policy)",
+      (text) => (text.trim() === 'max' ? MAX_EXPIRY : parseExpiry(text, io.now())),
     )
     .option('--org <grant>', 'an organisation grant, like apiTokens=create,read (repeatable)', parseOrgGrant)
     .option(
@@ -275,12 +290,30 @@ export function createProgram(io: Io): Command {
         if (merged.name === undefined)
           throw usageError('tokens create: --name is required (or a name in --from-json)');
         const { url, client } = connect(command);
+        if (options.expires === MAX_EXPIRY) {
+          const { data: policy } = await expectSuccess(url, getApiTokenPolicy({ client }));
+          merged.expiresAt = longestExpiry(policy.maxLifetimeSeconds, io.now());
+        }
         const { data } = await expectSuccess(url, createApiToken({ client, body: merged }));
         const { token: secret, ...token } = data;
         if (format(command) === 'table') io.stdout(`Created token ${token.id}.\n`);
         show(command, token, secret);
       },
     );
+
+  tokens
+    .command('policy')
+    .description("show the server's limits on new tokens: the longest lifetime (MAX_TOKEN_LIFETIME), if any")
+    .action(async (_options, command: Command) => {
+      const { url, client } = connect(command);
+      const { data: policy } = await expectSuccess(url, getApiTokenPolicy({ client }));
+      if (format(command) === 'json') return printJson(io.stdout, policy);
+      io.stdout(
+        policy.maxLifetimeSeconds === null
+          ? 'Longest lifetime: no limit (tokens may also never expire).\n'
+          : `Longest lifetime: ${formatDuration(policy.maxLifetimeSeconds * 1000)} (every new token must expire within it).\n`,
+      );
+    });
 
   tokens
     .command('delete')

@@ -141,6 +141,7 @@ describe("a new user's fresh clone, after npm ci && npm run build", () => {
         'api-tokens whoami',
         'api-tokens tokens list',
         'api-tokens tokens get',
+        'api-tokens tokens policy',
         'api-tokens tokens create',
         'api-tokens tokens create',
         'api-tokens tokens regenerate',
@@ -186,6 +187,8 @@ describe("a new user's fresh clone, after npm ci && npm run build", () => {
           expect(id).toMatch(/^[0-9a-f-]{36}$/);
         }
         if (line.startsWith('api-tokens whoami')) expect(outcome.stdout).toContain('bootstrap-admin');
+        if (line.startsWith('api-tokens tokens policy'))
+          expect(JSON.parse(outcome.stdout)).toEqual({ maxLifetimeSeconds: null });
         if (line.startsWith('api-tokens tokens verify'))
           expect(JSON.parse(outcome.stdout).code).toBe('VALID');
         if (line.startsWith('api-tokens admin new-secret'))

@@ -23,14 +23,18 @@ export interface CliResult {
 
 /**
  * Starts a real api-tokens server on a fresh SQLite file, with `admin` as its bootstrap secret, before
- * the file's tests, and stops it after them; the returned function gives the running server.
+ * the file's tests (with `env` besides), and stops it after them; the returned function gives the running server.
  */
-export function useServer(admin: string): () => ServerProcess {
+export function useServer(admin: string, env: Record<string, string> = {}): () => ServerProcess {
   let dir: string;
   let server: ServerProcess | undefined;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'api-tokens-cli-server-'));
-    server = await startServer({ DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`, BOOTSTRAP_TOKEN: admin });
+    server = await startServer({
+      DATABASE_URL: `sqlite:${join(dir, 'tokens.db')}`,
+      BOOTSTRAP_TOKEN: admin,
+      ...env,
+    });
   }, PROCESS_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await server?.stop();

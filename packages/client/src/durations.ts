@@ -37,3 +37,15 @@ export function parseDuration(text: string): number {
   if (!Number.isSafeInteger(ms)) throw new DurationError('too long');
   return ms;
 }
+
+/** Milliseconds written in this grammar, largest unit first (90d, 1d12h, 45s); whole seconds, the rest dropped. */
+export function formatDuration(ms: number): string {
+  let rest = ms;
+  let text = '';
+  for (const [unit, unitMs] of Object.entries(DURATION_UNITS_MS)) {
+    const count = Math.floor(rest / unitMs);
+    rest -= count * unitMs;
+    if (count > 0) text += `${count}${unit}`;
+  }
+  return text === '' ? '0s' : text;
+}

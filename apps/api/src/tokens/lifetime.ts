@@ -1,18 +1,6 @@
 // Time bounds of a new token: the server's maximum lifetime (MAX_TOKEN_LIFETIME), and a start (notBefore) no earlier than its issuer may act and before its end.
-import { DURATION_UNITS_MS } from '@api-tokens/client/durations';
+import { formatDuration } from '@api-tokens/client/durations';
 import { TokenError } from './errors.js';
-
-/** A duration in the grammar MAX_TOKEN_LIFETIME was written in, largest unit first (90d, 1d12h, 45s). */
-export function formatDuration(ms: number): string {
-  let rest = ms;
-  let text = '';
-  for (const [unit, unitMs] of Object.entries(DURATION_UNITS_MS)) {
-    const count = Math.floor(rest / unitMs);
-    rest -= count * unitMs;
-    if (count > 0) text += `${count}${unit}`;
-  }
-  return text === '' ? '0s' : text;
-}
 
 /**
  * With a maximum lifetime (`maxLifetimeMs`; undefined: none), a new token must expire, and no later
