@@ -98,4 +98,10 @@ export const migrations: readonly string[] = [
      noticed_at INTEGER NOT NULL,           -- Unix ms
      PRIMARY KEY (token_id, notice)
    ) STRICT;`,
+  // Webhook URLs whose receiver answered 410 Gone (issue 25 §4): nothing more is sent to them until
+  // an operator deletes the row.
+  `CREATE TABLE webhook_gone_urls (
+     url     TEXT PRIMARY KEY,
+     gone_at INTEGER NOT NULL               -- Unix ms
+   ) STRICT;`,
 ];

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgSkipped, resetTestDatabase, type TestDatabase } from '../../test/postgres.js';
@@ -55,7 +56,13 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
     if (kind === 'SQLite') {
       path = join(dir, `${Math.random().toString(36).slice(2)}.db`);
       openOne = async () =>
-        new SqliteTokenStore(path, { outbox, purgeEveryMs: 0, checkpointEveryMs: 0, auditRetentionMs: DAY });
+        new SqliteTokenStore(path, {
+          outbox,
+          purgeEveryMs: 0,
+          checkpointEveryMs: 0,
+          auditRetentionMs: DAY,
+          expiredTokenRetentionMs: DAY,
+        });
     } else {
       database ??= await createTestDatabase();
       const url = database.url;
@@ -63,11 +70,17 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       await client.query(
-        "DO $$ BEGIN IF to_regclass('webhook_outbox') IS NOT NULL THEN TRUNCATE webhook_outbox, webhook_expiry_notices; END IF; END $$",
+        "DO $$ BEGIN IF to_regclass('webhook_outbox') IS NOT NULL THEN TRUNCATE webhook_outbox, webhook_expiry_notices, webhook_gone_urls; END IF; END $$",
       );
       await client.end();
       openOne = () =>
-        PostgresTokenStore.open(url, { outbox, purgeEveryMs: 0, poolSize: 4, auditRetentionMs: DAY });
+        PostgresTokenStore.open(url, {
+          outbox,
+          purgeEveryMs: 0,
+          poolSize: 4,
+          auditRetentionMs: DAY,
+          expiredTokenRetentionMs: DAY,
+        });
     }
     const another = async () => {
       const store = await openOne();
@@ -75,6 +88,27 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
       return store;
     };
     return { store: await another(), another };
+  }
+
+  /** How many expiry notices the database holds, read beside the store. */
+  async function noticesStored(): Promise<number> {
+    if (kind === 'SQLite') {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS count FROM webhook_expiry_notices').get() as { count: number })
+          .count;
+      } finally {
+        db.close();
+      }
+    }
+    const client = new pg.Client({ connectionString: database?.url });
+    await client.connect();
+    try {
+      const found = await client.query('SELECT count(*)::integer AS count FROM webhook_expiry_notices');
+      return found.rows[0].count as number;
+    } finally {
+      await client.end();
+    }
   }
 
   it("writes an event's messages in its change's transaction: with every write that records one, never with a refused one", async () => {
@@ -272,5 +306,80 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
     const left = (await store.listDeliveries({ limit: 10 })).deliveries;
     expect(left.map((delivery) => delivery.status)).toEqual(['pending']);
     expect(left[0]?.position).toBe(claimed[3]?.position);
+  });
+
+  it('stops a URL answered 410 Gone, in every process: its other deliveries, in flight or later, are gone and never claimed again', async () => {
+    const { store, another } = await fresh();
+    const [goneUrl, liveUrl] = URLS;
+    for (let index = 0; index < 2; index++) {
+      const token = tokenRecord('stopped');
+      await store.insert(token, uniqueDigest(), undefined, created(token));
+    }
+    const claimed = await store.claimDeliveries({ now: T0, limit: 50, owner: 'one', leaseUntil: at(15_000) });
+    expect(claimed).toHaveLength(4);
+    const [answered, inFlight] = claimed.filter((delivery) => delivery.url === goneUrl);
+    const stop = { status: 'gone' as const, nextAttemptAt: null, lastStatus: 410, lastError: 'answered 410' };
+    expect(await store.recordDelivery(answered?.position as number, 'one', { ...stop, stopsUrl: true })).toBe(
+      true,
+    );
+    // The other delivery to that URL, still in flight, is gone: what its attempt comes to is not recorded.
+    const retry = {
+      status: 'pending' as const,
+      nextAttemptAt: T0,
+      lastStatus: 503,
+      lastError: 'answered 503',
+    };
+    expect(await store.recordDelivery(inFlight?.position as number, 'one', retry)).toBe(false);
+    for (const delivery of claimed.filter((one) => one.url === liveUrl))
+      expect(await store.recordDelivery(delivery.position, 'one', retry)).toBe(true);
+
+    // A later event to the gone URL: written, never claimed, by this process or another, marked gone.
+    const later = tokenRecord('later');
+    await store.insert(later, uniqueDigest(), undefined, created(later));
+    const other = await another();
+    const again = await other.claimDeliveries({
+      now: at(1000),
+      limit: 50,
+      owner: 'two',
+      leaseUntil: at(16_000),
+    });
+    expect(again.map((delivery) => delivery.url)).toEqual([liveUrl, liveUrl, liveUrl]);
+    expect(await store.countPendingDeliveries()).toBe(3);
+    const toGone = (await store.listDeliveries({ limit: 50 })).deliveries.filter(
+      (delivery) => delivery.url === goneUrl,
+    );
+    expect(toGone).toHaveLength(3);
+    expect(toGone.every((delivery) => delivery.status === 'gone' && delivery.nextAttemptAt === null)).toBe(
+      true,
+    );
+    expect(toGone.find((delivery) => delivery.position === answered?.position)).toMatchObject({
+      lastStatus: 410,
+      attempts: 1,
+    });
+    expect(
+      toGone.find((delivery) => delivery.eventId !== answered?.eventId && delivery.attempts === 0),
+    ).toBeDefined();
+    expect(
+      await store.claimDeliveries({ now: at(60_000), limit: 50, owner: 'three', leaseUntil: at(75_000) }),
+    ).toHaveLength(3);
+  });
+
+  it("purges a token's expiry notices with the token, past the token retention", async () => {
+    const { store } = await fresh();
+    const expiring = tokenRecord('expiring', at(3_600_000));
+    const lasting = tokenRecord('lasting', at(30 * DAY));
+    for (const token of [expiring, lasting]) await store.insert(token, uniqueDigest());
+    const notice = (token: TokenRecord, kind: string) => ({
+      tokenId: token.id,
+      notice: kind,
+      event: auditEvent('token.expiring', { time: T0, target: tokenRef(token), details: { within: kind } }),
+    });
+    await store.recordNotices([notice(expiring, '7d'), notice(expiring, '1d'), notice(lasting, '7d')]);
+    expect(await noticesStored()).toBe(3);
+    // Expired, but still within the retention: kept, notices and all.
+    expect(await store.purgeExpired(at(3_600_000 + DAY - 1))).toBe(0);
+    expect(await noticesStored()).toBe(3);
+    expect(await store.purgeExpired(at(3_600_000 + DAY + 1))).toBe(1);
+    expect(await noticesStored()).toBe(1);
   });
 });

@@ -682,13 +682,18 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
 
   /** Rows another transaction holds (a replica purging too, a regenerate) are skipped, not waited for. */
   protected async purgeTokenBatch(cutoff: Date): Promise<number> {
-    const deleted = await this.#query(
-      `DELETE FROM tokens WHERE id IN
-         (SELECT id FROM tokens WHERE ${expiredBefore('$1')}
-          LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    // A purged token's expiry notices go with it, in the same statement.
+    const deleted = await this.#query<{ purged: number }>(
+      `WITH purged AS (
+         DELETE FROM tokens WHERE id IN
+           (SELECT id FROM tokens WHERE ${expiredBefore('$1')}
+            LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id),
+       notices AS (DELETE FROM webhook_expiry_notices WHERE token_id IN (SELECT id FROM purged))
+       SELECT count(*)::integer AS purged FROM purged`,
       [cutoff, PURGE_BATCH_SIZE],
     );
-    return deleted.rowCount ?? 0;
+    return deleted.rows[0]?.purged ?? 0;
   }
 
   protected async purgeAuditBatch(cutoff: Date): Promise<number> {
@@ -784,12 +789,21 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
    * replicas claiming at the same moment take different rows instead of queueing, then leased.
    */
   async claimDeliveries(claim: DeliveryClaim): Promise<Delivery[]> {
+    // Due rows to a URL recorded gone are marked gone instead, in the same statement: the two sets
+    // are disjoint (one snapshot), so no row is updated twice.
     const found = await this.#query<OutboxRow>(
-      `UPDATE webhook_outbox
+      `WITH stopped AS (
+         UPDATE webhook_outbox SET status = 'gone', next_attempt_at = NULL
+          WHERE seq IN (SELECT o.seq FROM webhook_outbox o JOIN webhook_gone_urls g ON g.url = o.url
+                         WHERE o.status = 'pending' AND o.next_attempt_at <= $1
+                           AND (o.lease_until IS NULL OR o.lease_until <= $1)
+                         FOR UPDATE OF o SKIP LOCKED))
+       UPDATE webhook_outbox
           SET attempts = attempts + 1, last_attempt_at = $1, lease_owner = $3, lease_until = $4
-        WHERE seq IN (SELECT seq FROM webhook_outbox
+        WHERE seq IN (SELECT seq FROM webhook_outbox o
                        WHERE status = 'pending' AND next_attempt_at <= $1
                          AND (lease_until IS NULL OR lease_until <= $1)
+                         AND NOT EXISTS (SELECT 1 FROM webhook_gone_urls g WHERE g.url = o.url)
                        ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING ${OUTBOX_COLUMNS}`,
       [claim.now.getTime(), claim.limit, claim.owner, claim.leaseUntil.getTime()],
@@ -802,21 +816,42 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
     owner: string,
     outcome: DeliveryOutcome,
   ): Promise<boolean> {
-    const updated = await this.#query(
-      `UPDATE webhook_outbox
+    const record = `UPDATE webhook_outbox
           SET status = $3, next_attempt_at = $4, last_status = $5, last_error = $6,
               lease_owner = NULL, lease_until = NULL
-        WHERE seq = $1 AND lease_owner = $2`,
-      [
-        position,
-        owner,
-        outcome.status,
-        outcome.nextAttemptAt?.getTime() ?? null,
-        outcome.lastStatus,
-        outcome.lastError,
-      ],
-    );
-    return (updated.rowCount ?? 0) > 0;
+        WHERE seq = $1 AND lease_owner = $2
+        RETURNING url`;
+    const values = [
+      position,
+      owner,
+      outcome.status,
+      outcome.nextAttemptAt?.getTime() ?? null,
+      outcome.lastStatus,
+      outcome.lastError,
+    ];
+    if (outcome.stopsUrl !== true) {
+      const updated = await this.#query(record, values);
+      return (updated.rowCount ?? 0) > 0;
+    }
+    return this.#transaction(async (client) => {
+      const updated = await client.query<{ url: string }>(record, values);
+      const url = updated.rows[0]?.url;
+      if (url === undefined) return false;
+      await client.query(
+        `INSERT INTO webhook_gone_urls (url, gone_at)
+         VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint) ON CONFLICT DO NOTHING`,
+        [url],
+      );
+      // Rows another transaction holds (a claim, another 410's record) are skipped, not waited for,
+      // so two records of 410s to one URL never deadlock: the claim marks whatever is left.
+      await client.query(
+        `UPDATE webhook_outbox SET status = 'gone', next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL
+          WHERE seq IN (SELECT seq FROM webhook_outbox WHERE url = $1 AND status = 'pending'
+                         FOR UPDATE SKIP LOCKED)`,
+        [url],
+      );
+      return true;
+    });
   }
 
   async listDeliveries({ limit, after }: { limit: number; after?: DeliveryPosition }): Promise<DeliveryPage> {

@@ -97,4 +97,7 @@ export const postgresMigrations: readonly string[] = [
      noticed_at bigint NOT NULL,
      PRIMARY KEY (token_id, notice)
    );`,
+  // Webhook URLs whose receiver answered 410 Gone (issue 25 §4): nothing more is sent to them until
+  // an operator deletes the row. Unix ms, as the outbox's times.
+  `CREATE TABLE webhook_gone_urls (url text PRIMARY KEY, gone_at bigint NOT NULL);`,
 ];

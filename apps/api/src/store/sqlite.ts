@@ -188,6 +188,12 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
   readonly #recordUses: (uses: readonly TokenUse[], minIntervalMs: number) => void;
   readonly #outboxStatements;
   readonly #claimDeliveries: (claim: DeliveryClaim) => Delivery[];
+  readonly #recordDelivery: (
+    position: DeliveryPosition,
+    owner: string,
+    outcome: DeliveryOutcome,
+    at: number,
+  ) => boolean;
   readonly #recordNotices: (notices: readonly ExpiryNotice[]) => AuditEvent[];
   /** How many migrations opening applied: 0 when the schema was already up to date. */
   readonly migrationsApplied: number;
@@ -251,10 +257,12 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       firstAfterScan: db.prepare<{ after: number; scan: number }, { seq: number }>(
         'SELECT seq FROM tokens WHERE seq > @after ORDER BY seq LIMIT 1 OFFSET @scan',
       ),
-      purge: db.prepare<{ cutoff: number; batch: number }>(
+      purge: db.prepare<{ cutoff: number; batch: number }, { id: string }>(
         `DELETE FROM tokens WHERE seq IN
-           (SELECT seq FROM tokens WHERE ${expiredBefore('@cutoff')} LIMIT @batch)`,
+           (SELECT seq FROM tokens WHERE ${expiredBefore('@cutoff')} LIMIT @batch)
+         RETURNING id`,
       ),
+      purgeNotices: db.prepare<[string]>('DELETE FROM webhook_expiry_notices WHERE token_id = ?'),
       delete: db.prepare<[string]>('DELETE FROM tokens WHERE id = ?'),
       replace: db.prepare<{ id: string; expiresAt: number | null; replacedBy: string }>(
         'UPDATE tokens SET expires_at = @expiresAt, replaced_by = @replacedBy WHERE id = @id',
@@ -301,6 +309,13 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
         `INSERT INTO webhook_outbox (webhook_id, event_id, type, url, body, created_at, next_attempt_at)
          VALUES (@webhookId, @eventId, @type, @url, @body, @createdAt, @nextAttemptAt)`,
       ),
+      // Due deliveries to a URL recorded gone are not sent: marked gone, before the claim.
+      stopDueToGone: db.prepare<{ now: number }>(
+        `UPDATE webhook_outbox SET status = 'gone', next_attempt_at = NULL
+          WHERE status = 'pending' AND next_attempt_at <= @now
+            AND (lease_until IS NULL OR lease_until <= @now)
+            AND url IN (SELECT url FROM webhook_gone_urls)`,
+      ),
       claim: db.prepare<{ now: number; limit: number; owner: string; leaseUntil: number }, OutboxRow>(
         `UPDATE webhook_outbox
             SET attempts = attempts + 1, last_attempt_at = @now, lease_owner = @owner, lease_until = @leaseUntil
@@ -309,6 +324,14 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
                            AND (lease_until IS NULL OR lease_until <= @now)
                          ORDER BY next_attempt_at LIMIT @limit)
           RETURNING ${OUTBOX_COLUMNS}`,
+      ),
+      markGone: db.prepare<{ url: string; at: number }>(
+        'INSERT INTO webhook_gone_urls (url, gone_at) VALUES (@url, @at) ON CONFLICT DO NOTHING',
+      ),
+      // Its in-flight attempts too: their leases end, so what they come to is not recorded.
+      stopPendingTo: db.prepare<{ url: string }>(
+        `UPDATE webhook_outbox SET status = 'gone', next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL
+          WHERE url = @url AND status = 'pending'`,
       ),
       record: db.prepare<{
         seq: number;
@@ -323,6 +346,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
                 last_error = @lastError, lease_owner = NULL, lease_until = NULL
           WHERE seq = @seq AND lease_owner = @owner`,
       ),
+      urlOf: db.prepare<[number], { url: string }>('SELECT url FROM webhook_outbox WHERE seq = ?'),
       list: db.prepare<{ after: number | null; limit: number }, OutboxRow>(
         `SELECT ${OUTBOX_COLUMNS} FROM webhook_outbox WHERE (@after IS NULL OR seq < @after)
          ORDER BY seq DESC LIMIT @limit`,
@@ -412,8 +436,9 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       outbox.purge.run({ cutoff, batch: PURGE_BATCH_SIZE });
       return statements.purgeEvents.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes;
     }).immediate;
-    this.#claimDeliveries = db.transaction((claim: DeliveryClaim) =>
-      outbox.claim
+    this.#claimDeliveries = db.transaction((claim: DeliveryClaim) => {
+      outbox.stopDueToGone.run({ now: claim.now.getTime() });
+      return outbox.claim
         .all({
           now: claim.now.getTime(),
           limit: claim.limit,
@@ -421,7 +446,26 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
           leaseUntil: claim.leaseUntil.getTime(),
         })
         .map(toDelivery)
-        .sort((a, b) => a.position - b.position),
+        .sort((a, b) => a.position - b.position);
+    }).immediate;
+    this.#recordDelivery = db.transaction(
+      (position: DeliveryPosition, owner: string, outcome: DeliveryOutcome, at: number): boolean => {
+        const { changes } = outbox.record.run({
+          seq: position,
+          owner,
+          status: outcome.status,
+          nextAttemptAt: outcome.nextAttemptAt?.getTime() ?? null,
+          lastStatus: outcome.lastStatus,
+          lastError: outcome.lastError,
+        });
+        if (changes === 0 || outcome.stopsUrl !== true) return changes > 0;
+        const url = outbox.urlOf.get(position)?.url;
+        if (url !== undefined) {
+          outbox.markGone.run({ url, at });
+          outbox.stopPendingTo.run({ url });
+        }
+        return true;
+      },
     ).immediate;
     this.#recordNotices = db.transaction((notices: readonly ExpiryNotice[]) => {
       const written: AuditEvent[] = [];
@@ -432,9 +476,12 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
       }
       return written;
     }).immediate;
-    this.#purgeBatch = db.transaction(
-      (cutoff: number) => statements.purge.run({ cutoff, batch: PURGE_BATCH_SIZE }).changes,
-    ).immediate;
+    this.#purgeBatch = db.transaction((cutoff: number) => {
+      const purged = statements.purge.all({ cutoff, batch: PURGE_BATCH_SIZE });
+      // A purged token's expiry notices go with it: nothing is noticed about a token no longer stored.
+      for (const { id } of purged) statements.purgeNotices.run(id);
+      return purged.length;
+    }).immediate;
     this.#recordUses = db.transaction((uses: readonly TokenUse[], minIntervalMs: number) => {
       for (const use of uses) statements.recordUse.run({ id: use.id, at: use.at.getTime(), minIntervalMs });
     }).immediate;
@@ -527,17 +574,7 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
     owner: string,
     outcome: DeliveryOutcome,
   ): Promise<boolean> {
-    const { changes } = guarded(() =>
-      this.#outboxStatements.record.run({
-        seq: position,
-        owner,
-        status: outcome.status,
-        nextAttemptAt: outcome.nextAttemptAt?.getTime() ?? null,
-        lastStatus: outcome.lastStatus,
-        lastError: outcome.lastError,
-      }),
-    );
-    return changes > 0;
+    return guarded(() => this.#recordDelivery(position, owner, outcome, Date.now()));
   }
 
   async listDeliveries({ limit, after }: { limit: number; after?: DeliveryPosition }): Promise<DeliveryPage> {

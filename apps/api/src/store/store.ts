@@ -245,6 +245,12 @@ export interface DeliveryOutcome {
   nextAttemptAt: Date | null;
   lastStatus: number | null;
   lastError: string | null;
+  /**
+   * True when the worker decided this URL gets nothing more (its receiver answered 410 Gone): the
+   * store records the URL as gone, durably, and marks its other pending deliveries `gone`; no
+   * delivery to it is claimed again until an operator deletes its row from `webhook_gone_urls`.
+   */
+  stopsUrl?: boolean;
 }
 
 /** Which deliveries to claim: pending, due at `now`, not leased to anyone at `now`. */
@@ -336,10 +342,15 @@ export interface TokenStore {
   /**
    * Claims up to `limit` due webhook deliveries for `owner` until `leaseUntil`, oldest due first,
    * counting an attempt for each: rows another process is claiming are skipped, not waited for, and
-   * a lease that ran out (its owner died mid-delivery) lets another claim the row.
+   * a lease that ran out (its owner died mid-delivery) lets another claim the row. A pending
+   * delivery to a URL recorded gone (DeliveryOutcome.stopsUrl) is never claimed: it is marked `gone`.
    */
   claimDeliveries(claim: DeliveryClaim): Promise<Delivery[]>;
-  /** Records an attempt's outcome and ends the lease; false (nothing written) when `owner` no longer holds it. */
+  /**
+   * Records an attempt's outcome and ends the lease; false (nothing written) when `owner` no longer
+   * holds it. With `stopsUrl`, also records the URL as gone and marks its other pending deliveries
+   * `gone` (ending their leases), in the same transaction.
+   */
   recordDelivery(position: DeliveryPosition, owner: string, outcome: DeliveryOutcome): Promise<boolean>;
   /** A page of webhook deliveries, newest first. */
   listDeliveries(options: { limit: number; after?: DeliveryPosition }): Promise<DeliveryPage>;

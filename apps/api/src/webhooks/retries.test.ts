@@ -1,4 +1,4 @@
-// The retry policy: 2xx delivered, 410 gone, anything else retried with growing, jittered delays for 24 hours.
+// The retry policy: 2xx delivered, 410 stops the URL, anything else retried with growing, jittered delays for 24 hours.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -22,13 +22,14 @@ describe('decideOutcome', () => {
     });
   });
 
-  it('stops a delivery answered 410 Gone', () => {
+  it('stops the URL of a delivery answered 410 Gone', () => {
     expect(decideOutcome({ status: 410 }, { attempts: 3, createdAt }, at(0), DEFAULT_FIRST_RETRY_MS)).toEqual(
       {
         status: 'gone',
         nextAttemptAt: null,
         lastStatus: 410,
         lastError: 'answered 410',
+        stopsUrl: true,
       },
     );
   });

@@ -26,8 +26,9 @@ export function retryDelay(
 }
 
 /**
- * What an attempt comes to: a 2xx is delivered; 410 Gone stops this delivery (the receiver says it
- * wants no more of it); anything else is retried after retryDelay, until RETRY_WINDOW_MS after the
+ * What an attempt comes to: a 2xx is delivered; 410 Gone stops the URL (the receiver says it wants
+ * no more: this delivery and every other one to the URL, now and later, is `gone`, until an operator
+ * clears the mark); anything else is retried after retryDelay, until RETRY_WINDOW_MS after the
  * event, after which the delivery has failed.
  */
 export function decideOutcome(
@@ -41,7 +42,8 @@ export function decideOutcome(
     return { status: 'delivered', nextAttemptAt: null, lastStatus: result.status, lastError: null };
   const lastStatus = 'status' in result ? result.status : null;
   const lastError = 'status' in result ? `answered ${result.status}` : result.error;
-  if (lastStatus === 410) return { status: 'gone', nextAttemptAt: null, lastStatus, lastError };
+  if (lastStatus === 410)
+    return { status: 'gone', nextAttemptAt: null, lastStatus, lastError, stopsUrl: true };
   const windowEnd = delivery.createdAt.getTime() + RETRY_WINDOW_MS;
   if (now.getTime() >= windowEnd) return { status: 'failed', nextAttemptAt: null, lastStatus, lastError };
   const next = Math.min(now.getTime() + retryDelay(delivery.attempts, firstRetryMs, random), windowEnd);

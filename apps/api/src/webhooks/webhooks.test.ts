@@ -66,7 +66,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (kind) => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(
-      "DO $$ BEGIN IF to_regclass('webhook_outbox') IS NOT NULL THEN TRUNCATE webhook_outbox, webhook_expiry_notices; END IF; END $$",
+      "DO $$ BEGIN IF to_regclass('webhook_outbox') IS NOT NULL THEN TRUNCATE webhook_outbox, webhook_expiry_notices, webhook_gone_urls; END IF; END $$",
     );
     await client.end();
     return PostgresTokenStore.open(url, { outbox, purgeEveryMs: 0, poolSize: 4 });
@@ -74,10 +74,13 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (kind) => {
 
   async function setup(
     worker: { firstRetryMs?: number; timeoutMs?: number; clock?: () => Date } = {},
+    /** Receivers at further URLs, after the first. */
+    others: Receiver[] = [],
   ): Promise<Setup> {
     const receiver = await startReceiver();
     running.push(() => receiver.close());
-    const store = await openStore(webhookMessages([receiver.url], presentAuditEvent));
+    const urls = [receiver.url, ...others.map((other) => other.url)];
+    const store = await openStore(webhookMessages(urls, presentAuditEvent));
     running.push(() => store.close());
     const delivery = new DeliveryWorker({
       store,
@@ -163,26 +166,47 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks on %s', (kind) => {
     expect(await store.countPendingDeliveries()).toBe(0);
   });
 
-  it('retries a receiver that does not answer in time, and stops a delivery the receiver answers 410 Gone', async () => {
+  it('retries a receiver that does not answer in time', async () => {
     const { tokens, admin, receiver, store } = await setup({ timeoutMs: 200 });
-    receiver.answer = (request) => (bodyOf(request).data.target.name === 'slow' ? 'hold' : 410);
+    receiver.answer = () => 'hold';
     await tokens.createToken(admin, { name: 'slow', expiresAt: null });
-    await tokens.createToken(admin, { name: 'gone', expiresAt: null });
-    const byName = async (name: string) =>
-      (await store.listDeliveries({ limit: 10 })).deliveries.find(
-        (delivery) => JSON.parse(delivery.body).data.target.name === name,
-      );
-    await expect.poll(async () => (await byName('gone'))?.status, { timeout: 10_000 }).toBe('gone');
+    const first = async () => (await store.listDeliveries({ limit: 10 })).deliveries[0];
     await expect
-      .poll(async () => (await byName('slow'))?.attempts ?? 0, { timeout: 10_000 })
+      .poll(async () => (await first())?.attempts ?? 0, { timeout: 10_000 })
       .toBeGreaterThanOrEqual(2);
-    expect(await byName('gone')).toMatchObject({ attempts: 1, lastStatus: 410, nextAttemptAt: null });
-    expect(await byName('slow')).toMatchObject({
+    expect(await first()).toMatchObject({
       status: 'pending',
       lastStatus: null,
       lastError: 'timed out after 0.2 s',
     });
-    expect(receiver.received.filter((request) => request.status === 410)).toHaveLength(1);
+  });
+
+  it('stops a URL whose receiver answers 410 Gone: that event and later ones are gone, and nothing more reaches it', async () => {
+    const live = await startReceiver();
+    running.push(() => live.close());
+    const { tokens, admin, receiver: gone, store } = await setup({}, [live]);
+    gone.answer = () => 410;
+    const toGone = async (name: string) =>
+      (await store.listDeliveries({ limit: 50 })).deliveries.find(
+        (delivery) => delivery.url === gone.url && JSON.parse(delivery.body).data.target.name === name,
+      );
+    await tokens.createToken(admin, { name: 'first', expiresAt: null });
+    await expect.poll(async () => (await toGone('first'))?.status, { timeout: 10_000 }).toBe('gone');
+    expect(await toGone('first')).toMatchObject({ attempts: 1, lastStatus: 410, nextAttemptAt: null });
+
+    // A later event: the other URL gets it; the round that sent it marked the gone URL's delivery
+    // gone without sending it (one claim does both), so once it is delivered there, the gone URL is done.
+    await tokens.createToken(admin, { name: 'later', expiresAt: null });
+    await live.waitFor((received) =>
+      received.some((request) => bodyOf(request).data.target.name === 'later'),
+    );
+    await expect.poll(async () => (await toGone('later'))?.status, { timeout: 10_000 }).toBe('gone');
+    expect(await toGone('later')).toMatchObject({ attempts: 0, lastStatus: null, nextAttemptAt: null });
+    expect(gone.received.map((request) => bodyOf(request).data.target.name)).toEqual(['first']);
+    // Every event reached the other URL: only the receiver that answered 410 is stopped.
+    await live.waitFor((received) => deliveredIds(received).length === 2);
+    await expect.poll(() => store.countPendingDeliveries(), { timeout: 10_000 }).toBe(0);
+    expect(gone.received).toHaveLength(1);
   });
 
   it('sends token.expiring once a day before expiry and token.expired once, however often the scan runs', async () => {
