@@ -149,7 +149,7 @@ describe('the start of a new token', () => {
     expect(copy.body.notBefore).toBe(later.body.notBefore);
   });
 
-  it("copies a start that has come as none, so a later-starting caller may regenerate it (the old token acts already)", async () => {
+  it('copies a start that has come as none, so a later-starting caller may regenerate it (the old token acts already)', async () => {
     const early = await harness.createToken(harness.adminSecret, { name: 'early', notBefore: at(1000) });
     const callerStart = at(2000);
     const caller = await harness.callerWith(MANAGER, { notBefore: callerStart });
