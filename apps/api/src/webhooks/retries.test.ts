@@ -69,7 +69,7 @@ describe('retryDelay', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 60 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (attempts, random) => {
           const full = Math.min(DEFAULT_FIRST_RETRY_MS * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS);
           const delay = retryDelay(attempts, DEFAULT_FIRST_RETRY_MS, () => random);
