@@ -244,8 +244,7 @@ export abstract class BaseTokenStore {
 
   /**
    * Group commit: inserts that arrive in the same turn of the event loop are written in one
-   * transaction, so concurrent creates share one commit (one fsync, one turn at the position
-   * counter) instead of queueing behind one each. Each promise resolves only once its row is
+   * transaction, so concurrent creates share one commit (one fsync) instead of paying one each. Each promise resolves only once its row is
    * durably committed.
    */
   insert<Refusal = never>(
