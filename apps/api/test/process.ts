@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +42,13 @@ export interface Answer {
   body: any;
 }
 
-/** Calls a server process as a client would: `secret` as the bearer token, `body` as JSON. */
+/**
+ * Calls a server process as a client would: `secret` as the bearer token, `body` as JSON. Each call
+ * on a connection of its own (`Connection: close`): a kept-alive connection that the server closes
+ * as idle at the moment a request is written on it fails that request ("other side closed"), a race
+ * of the client's, not the server's, which fetch does not retry for a POST. The tests that use this
+ * check what the server answers, not connection reuse.
+ */
 export async function callServer(
   server: Pick<ServerProcess, 'baseUrl'>,
   method: string,
@@ -49,20 +56,49 @@ export async function callServer(
   secret?: string,
   body?: unknown,
 ): Promise<Answer> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
-    method,
-    headers: {
-      ...(secret === undefined ? {} : { Authorization: `Bearer ${secret}` }),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { status, headers, text } = await new Promise<{ status: number; headers: Headers; text: string }>(
+    (resolve, reject) => {
+      const call = request(
+        `${server.baseUrl}${path}`,
+        {
+          method,
+          agent: false,
+          headers: {
+            Connection: 'close',
+            ...(secret === undefined ? {} : { Authorization: `Bearer ${secret}` }),
+            ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+          },
+        },
+        (response) => {
+          let received = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            received += chunk;
+          });
+          response.on('error', reject);
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: new Headers(
+                Object.entries(response.headers).flatMap(([name, value]): [string, string][] =>
+                  value === undefined
+                    ? []
+                    : Array.isArray(value)
+                      ? value.map((one): [string, string] => [name, one])
+                      : [[name, value]],
+                ),
+              ),
+              text: received,
+            }),
+          );
+        },
+      );
+      call.on('error', reject);
+      call.end(payload);
     },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text === '' ? undefined : JSON.parse(text),
-  };
+  );
+  return { status, headers, body: text === '' ? undefined : JSON.parse(text) };
 }
 
 export interface SpawnOptions {
