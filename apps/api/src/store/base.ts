@@ -156,6 +156,9 @@ export interface PendingInsert {
   event: AuditEvent | undefined;
 }
 
+/** The most inserts one group commit carries; the rest wait for the next, so no transaction grows without bound. */
+const MAX_INSERTS_PER_COMMIT = 1000;
+
 /** A queued insert and the promise it answers. */
 interface Queued {
   insert: PendingInsert;
@@ -175,7 +178,7 @@ export abstract class BaseTokenStore {
   readonly #expiredRowsReadPerPage: number;
   #backgroundPurge: BackgroundPurge | undefined;
   #pending: Queued[] = [];
-  /** Group commits in progress, which close() waits for. */
+  /** The group commit in progress (at most one), which close() waits for. */
   readonly #committing = new Set<Promise<void>>();
   #closing = false;
 
@@ -243,9 +246,17 @@ export abstract class BaseTokenStore {
   }
 
   /**
-   * Group commit: inserts that arrive in the same turn of the event loop are written in one
-   * transaction, so concurrent creates share one commit (one fsync) instead of paying one each. Each promise resolves only once its row is
-   * durably committed.
+   * Group commit: one insert transaction at a time per store. Inserts that arrive while it commits
+   * wait and are written together in the next one, so concurrent creates share one commit (one
+   * fsync, one round of statements) instead of paying one each, and the busier the store the more
+   * each commit carries. Each promise resolves only once its row is durably committed.
+   *
+   * One at a time rather than a transaction per turn of the event loop: on PostgreSQL a commit is
+   * five round trips, and overlapping commits split the queue into many small ones, whose
+   * statements and socket writes then cost more than the rows (docs/benchmarks.md: under the
+   * benchmark's create load, one replica's commits carried 3.5 rows that way and 8 this way; each of
+   * two replicas', 2 and 4). A commit that waits on a row lock (its
+   * issuer's, held by a delete in progress) holds the queue only as long as that transaction.
    */
   insert<Refusal = never>(
     token: TokenRecord,
@@ -264,10 +275,12 @@ export abstract class BaseTokenStore {
   }
 
   #flush(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    const committing = this.#commit(batch).finally(() => this.#committing.delete(committing));
+    if (this.#pending.length === 0 || this.#committing.size > 0) return;
+    const batch = this.#pending.splice(0, MAX_INSERTS_PER_COMMIT);
+    const committing = this.#commit(batch).finally(() => {
+      this.#committing.delete(committing);
+      this.#flush();
+    });
     this.#committing.add(committing);
   }
 
@@ -321,7 +334,8 @@ export abstract class BaseTokenStore {
     this.#closing = true;
     await this.#backgroundPurge?.stop();
     this.#flush();
-    await Promise.all(this.#committing);
+    // Each commit, as it ends, starts the next with what queued meanwhile.
+    while (this.#committing.size > 0) await Promise.all(this.#committing);
     await this.closeConnection();
   }
 }

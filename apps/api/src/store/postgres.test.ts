@@ -158,6 +158,52 @@ describe.skipIf(pgSkipped)('PostgresTokenStore', () => {
     });
   });
 
+  it('group commit: inserts that arrive while a commit is in flight are written together in the next one', async () => {
+    const fresh = await newDatabase();
+    const store = await open(fresh.url);
+    const issuer = tokenRecord('issuer');
+    await store.insert(issuer, uniqueDigest());
+    // Another session holds the issuer's row, so the first insert's FOR SHARE check waits on it.
+    const holder = new pg.Client({ connectionString: fresh.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM tokens WHERE id = $1 FOR UPDATE', [issuer.id]);
+      const first = store.insert(tokenRecord('first'), uniqueDigest(), {
+        lock: issuer.id,
+        refuse: () => undefined,
+      });
+      await expect
+        .poll(
+          async () =>
+            (
+              await holder.query(
+                "SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+              )
+            ).rows[0].waiting,
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBe(1);
+      // Three more, each in a turn of the event loop of its own, while the first commit waits.
+      const later: Promise<unknown>[] = [];
+      for (const name of ['second', 'third', 'fourth']) {
+        later.push(store.insert(tokenRecord(name), uniqueDigest()));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await holder.query('COMMIT');
+      expect(await Promise.all([first, ...later])).toEqual(['inserted', 'inserted', 'inserted', 'inserted']);
+    } finally {
+      await holder.end();
+    }
+    // Rows written by one transaction share its id (xmin).
+    const rows = await query(fresh.url, "SELECT name, xmin::text AS tx FROM tokens WHERE name <> 'issuer'");
+    const tx = Object.fromEntries(rows.map((row) => [row.name, row.tx]));
+    expect(new Set([tx.second, tx.third, tx.fourth]).size, 'the three queued inserts share one commit').toBe(
+      1,
+    );
+    expect(tx.second, 'and it is not the first insert’s').not.toBe(tx.first);
+  });
+
   it('commits synchronously even where the database default says otherwise', async () => {
     const fresh = await newDatabase();
     await query(pgTestUrl, `ALTER DATABASE ${fresh.name} SET synchronous_commit = off`);
