@@ -108,6 +108,13 @@ async function checkOut(
   };
 }
 
+/**
+ * A statement of the hot path (every request's lookup, every group commit), prepared once per
+ * connection under `name`: PostgreSQL then parses and plans it once rather than on each call, and
+ * the client sends only its values. Each name must always go with the same text.
+ */
+const prepared = (name: string, text: string, values: unknown[]): pg.QueryConfig => ({ name, text, values });
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Where `url` points, for messages: host, port and database, never the user or password. */
@@ -188,7 +195,9 @@ async function insertRows(
 ): Promise<void> {
   const column = <T>(pick: (row: Pick<PendingInsert, 'token' | 'secretDigest'>) => T) => rows.map(pick);
   await client.query(
-    `INSERT INTO tokens (id, name, description, expires_at, created_at,
+    prepared(
+      'insert-tokens',
+      `INSERT INTO tokens (id, name, description, expires_at, created_at,
                          dataset_capabilities, org_capabilities, view_capabilities, secret_digest,
                          allowed_cidrs, not_before)
      SELECT t.id, t.name, t.description, t.expires_at, t.created_at,
@@ -200,19 +209,20 @@ async function insertRows(
                                  dataset_capabilities, org_capabilities, view_capabilities, secret_digest,
                                  allowed_cidrs, not_before, ordinal)
      ORDER BY t.ordinal`,
-    [
-      column((row) => row.token.id),
-      column((row) => row.token.name),
-      column((row) => row.token.description),
-      column((row) => row.token.expiresAt),
-      column((row) => row.token.createdAt),
-      column((row) => JSON.stringify(row.token.datasetCapabilities)),
-      column((row) => JSON.stringify(row.token.orgCapabilities)),
-      column((row) => JSON.stringify(row.token.viewCapabilities)),
-      column((row) => row.secretDigest),
-      column((row) => JSON.stringify(row.token.allowedCidrs)),
-      column((row) => row.token.notBefore),
-    ],
+      [
+        column((row) => row.token.id),
+        column((row) => row.token.name),
+        column((row) => row.token.description),
+        column((row) => row.token.expiresAt),
+        column((row) => row.token.createdAt),
+        column((row) => JSON.stringify(row.token.datasetCapabilities)),
+        column((row) => JSON.stringify(row.token.orgCapabilities)),
+        column((row) => JSON.stringify(row.token.viewCapabilities)),
+        column((row) => row.secretDigest),
+        column((row) => JSON.stringify(row.token.allowedCidrs)),
+        column((row) => row.token.notBefore),
+      ],
+    ),
   );
 }
 
@@ -322,10 +332,13 @@ async function insertEvents(
   // One statement for a group commit's events, column by column, as insertRows does for its tokens.
   const column = (index: number) => rows.map((row) => row[index]);
   await client.query(
-    `INSERT INTO audit_events (${AUDIT_COLUMNS})
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-                          $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])`,
-    Array.from({ length: 11 }, (_, index) => column(index)),
+    prepared(
+      'insert-audit-events',
+      `INSERT INTO audit_events (${AUDIT_COLUMNS})
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+      Array.from({ length: 11 }, (_, index) => column(index)),
+    ),
   );
 }
 
@@ -458,9 +471,11 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
   }
 
   /** One statement on its own (autocommit), failures of the environment as StoreUnavailableError. */
-  async #query<Row extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
+  async #query<Row extends pg.QueryResultRow>(text: string | pg.QueryConfig, values: unknown[] = []) {
     try {
-      return await this.#pool.query<Row>(text, values);
+      return await (typeof text === 'string'
+        ? this.#pool.query<Row>(text, values)
+        : this.#pool.query<Row>(text));
     } catch (err) {
       throw this.#failed(err);
     }
@@ -517,8 +532,11 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
       // FOR SHARE: a delete or regenerate of an issuer waits until this commits, and vice versa, so
       // the check holds at commit. Locked in id order, as every write locks, so none deadlocks.
       const found = await client.query<TokenRow>(
-        `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
-        [lockIds],
+        prepared(
+          'lock-issuers',
+          `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
+          [lockIds],
+        ),
       );
       for (const row of found.rows) locked.set(row.id, toRecord(row));
     }
@@ -539,8 +557,9 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
 
   async findByDigest(secretDigest: Buffer): Promise<TokenRecord | undefined> {
     const found = await this.#query<TokenRow>(
-      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_digest = $1`,
-      [secretDigest],
+      prepared('find-by-digest', `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE secret_digest = $1`, [
+        secretDigest,
+      ]),
     );
     const row = found.rows[0];
     return row === undefined ? undefined : toRecord(row);
@@ -548,8 +567,7 @@ export class PostgresTokenStore extends BaseTokenStore implements TokenStore {
 
   async findById(id: string, now: Date): Promise<TokenRecord | undefined> {
     const found = await this.#query<TokenRow>(
-      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = $1 AND ${LIVE}`,
-      [id, now],
+      prepared('find-by-id', `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = $1 AND ${LIVE}`, [id, now]),
     );
     const row = found.rows[0];
     return row === undefined ? undefined : toRecord(row);
