@@ -96,12 +96,22 @@ export async function createToken(url, body) {
   return response.json();
 }
 
-/** One autocannon measurement; samples the server's RSS while it runs and counts its CPU time per request. */
+/** How often the process has been preempted so far: involuntary context switches, from /proc. */
+export function preemptions(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+}
+
+/**
+ * One autocannon measurement; samples the server's RSS while it runs and counts its CPU time and
+ * its preemptions (a runnable process descheduled for another: contention for cores) per request.
+ */
 export async function measure(server, request, { duration, connections }) {
   const sampler = setInterval(() => {
     server.peakRssKiB = Math.max(server.peakRssKiB, rssKiB(server.child.pid));
   }, 100);
   const cpuBefore = cpuMicros(server.child.pid);
+  const preemptedBefore = preemptions(server.child.pid);
   const { path, ...options } = request;
   const result = await autocannon({ url: `${server.url}${path}`, connections, duration, ...options });
   clearInterval(sampler);
@@ -111,6 +121,8 @@ export async function measure(server, request, { duration, connections }) {
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     cpuMicrosPerRequest: (cpuMicros(server.child.pid) - cpuBefore) / Math.max(result.requests.total, 1),
+    preemptionsPerRequest:
+      (preemptions(server.child.pid) - preemptedBefore) / Math.max(result.requests.total, 1),
   };
 }
 

@@ -111,14 +111,51 @@ export async function measureAcross(servers, request, { duration, connections })
     p50: Math.max(...results.map((result) => result.p50)),
     p99: Math.max(...results.map((result) => result.p99)),
     errors: results.reduce((sum, result) => sum + result.errors, 0),
-    // The replicas' CPU time per request, weighted by the requests each answered.
-    cpuMicrosPerRequest:
-      results.reduce((sum, result) => sum + result.cpuMicrosPerRequest * result.rps, 0) /
-      Math.max(
-        results.reduce((sum, result) => sum + result.rps, 0),
-        1,
-      ),
+    // The replicas' CPU time and preemptions per request, weighted by the requests each answered.
+    cpuMicrosPerRequest: weighted(results, 'cpuMicrosPerRequest'),
+    preemptionsPerRequest: weighted(results, 'preemptionsPerRequest'),
   };
+}
+
+const weighted = (results, key) =>
+  results.reduce((sum, result) => sum + result[key] * result.rps, 0) /
+  Math.max(
+    results.reduce((sum, result) => sum + result.rps, 0),
+    1,
+  );
+
+/**
+ * Samples, every 10 ms while `during` runs, what the sessions of database `name` (all but the
+ * LISTEN connections) are waiting on, as pg_stat_activity says. Resolves to `during`'s result and
+ * the mean number of sessions per sample for each wait (`Lock:…` would be one transaction waiting
+ * for another's row or lock; `Client:ClientRead`, an open transaction waiting for its client).
+ */
+export async function withWaitSampling(name, during) {
+  const client = new pg.Client({ connectionString: SERVER_URL });
+  await client.connect();
+  const waits = new Map();
+  let samples = 0;
+  let running = true;
+  const sampling = (async () => {
+    while (running) {
+      const found = await client.query(
+        `SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, 'running') AS wait
+           FROM pg_stat_activity
+          WHERE datname = $1 AND state <> 'idle' AND application_name <> 'api-tokens-listen'`,
+        [name],
+      );
+      samples++;
+      for (const { wait } of found.rows) waits.set(wait, (waits.get(wait) ?? 0) + 1);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  try {
+    return { result: await during(), waits: new Map([...waits].map(([wait, n]) => [wait, n / samples])) };
+  } finally {
+    running = false;
+    await sampling;
+    await client.end();
+  }
 }
 
 const measure = (servers, request, duration = DURATION) =>

@@ -31,6 +31,7 @@ import {
   serverEnv as pgServerEnv,
   main as postgresOnly,
   serverVersion,
+  withWaitSampling,
 } from './postgres.mjs';
 
 const DURATION = Number(args.duration ?? 8); // seconds per measurement
@@ -87,6 +88,7 @@ function summarize(samples) {
     p99: mean(samples.map((sample) => sample.p99)),
     errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
     cpu: mean(samples.map((sample) => sample.cpuMicrosPerRequest)),
+    preempted: mean(samples.map((sample) => sample.preemptionsPerRequest)),
   };
 }
 
@@ -236,6 +238,16 @@ async function main() {
     rssAfterRound.push(rssKiB(empty.child.pid));
     console.log(`round ${round}/${ROUNDS} done (load average ${loadavg()[0].toFixed(1)})`);
   }
+  // What PostgreSQL's sessions wait on while one replica and two create: one more measurement of
+  // each, not in the table (the sampling has a cost of its own).
+  const pgWaits = [];
+  if (PG) {
+    for (const [label, servers] of [
+      ['1 replica', pg.one],
+      ['2 replicas', [pg.a, pg.b]],
+    ])
+      pgWaits.push([label, (await withWaitSampling(pgDatabase, () => measure(servers, create))).waits]);
+  }
   const peakRssMiB = Math.max(rssKiB(empty.child.pid, 'VmHWM'), empty.peakRssKiB) / 1024;
   const storedPeakRssMiB =
     stored === undefined ? 0 : Math.max(rssKiB(stored.child.pid, 'VmHWM'), stored.peakRssKiB) / 1024;
@@ -280,6 +292,25 @@ async function main() {
         undefined,
       ],
     );
+  }
+  if (PG) {
+    console.log(
+      `\nPostgreSQL create, the replicas' preemptions per request (involuntary context switches: ` +
+        `contention for cores): 1 replica ${fmt(s.pgCreate.preempted, 2)}, 2 replicas ${fmt(s.pgCreate2.preempted, 2)}`,
+    );
+    console.log('PostgreSQL sessions during create, mean per 10 ms sample, by what they wait on:');
+    for (const [label, waits] of pgWaits) {
+      const locks = [...waits].filter(([wait]) => wait.startsWith('Lock:'));
+      console.log(
+        `  ${label}: ${[...waits]
+          .sort((a, b) => b[1] - a[1])
+          .map(([wait, n]) => `${wait} ${fmt(n, 3)}`)
+          .join(', ')}; waiting on a lock: ${fmt(
+          locks.reduce((sum, [, n]) => sum + n, 0),
+          3,
+        )}`,
+      );
+    }
   }
   console.log('\nratios, this run:');
   for (const [label, value, target] of ratios)
