@@ -494,6 +494,35 @@ export function describeTokenStoreContract(name: string, subject: () => StoresUn
         expect(events[2]).toEqual(change('token.created', created));
       });
 
+      it('in one group commit, writes the inserts whose check passes, with their events, and none of a refused one', async () => {
+        const store = await open();
+        const issuer = await insert(store, at(DAY));
+        const gone = await insert(store);
+        expect(await ruled(store).delete(gone.id, NOW)).toBe(true);
+        const tokens = [
+          tokenRecord('outlives-issuer'),
+          tokenRecord('issuer-gone'),
+          tokenRecord('kept', at(1000)),
+        ];
+        const issuers = [issuer.id, gone.id, issuer.id];
+        // Queued in one turn of the event loop, so committed together: two of the three checks fail.
+        const outcomes = await Promise.all(
+          tokens.map((token, index) =>
+            ruled(store).insert(
+              token,
+              uniqueDigest(),
+              { id: issuers[index] as string, now: NOW },
+              change('token.created', token),
+            ),
+          ),
+        );
+        expect(outcomes).toEqual([{ outlivesIssuer: at(DAY) }, 'issuer_gone', 'inserted']);
+        const { events } = await store.listAuditEvents({ limit: 10 });
+        expect(events.map((event) => event.target?.tokenId)).toEqual([tokens[2]?.id]);
+        expect(await store.findById(tokens[2]?.id as string, NOW)).toStrictEqual(tokens[2]);
+        expect(await store.count()).toBe(2);
+      });
+
       it('writes the bootstrap event only with the bootstrap token', async () => {
         const store = await open();
         const first = tokenRecord('first');
