@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, pgSkipped, resetTestDatabase, type TestDatabase } from '../../test/postgres.js';
 import { tokenRecord, uniqueDigest } from '../../test/records.js';
 import { auditEvent, tokenRef } from '../tokens/audit.js';
+import { deletion } from '../tokens/deletion.js';
 import { PostgresTokenStore } from './postgres.js';
 import { SqliteTokenStore } from './sqlite.js';
 import type { AuditEvent, OutboxMessage, TokenRecord, TokenStore } from './store.js';
@@ -380,6 +381,23 @@ describe.each(kinds)('the webhook outbox on %s', (kind) => {
     expect(await store.purgeExpired(at(3_600_000 + DAY - 1))).toBe(0);
     expect(await noticesStored()).toBe(3);
     expect(await store.purgeExpired(at(3_600_000 + DAY + 1))).toBe(1);
+    expect(await noticesStored()).toBe(1);
+  });
+
+  it("removes a token's expiry notices when the token is deleted, and no other token's", async () => {
+    const { store } = await fresh();
+    const deleted = tokenRecord('deleted', at(3_600_000));
+    const kept = tokenRecord('kept', at(3_600_000));
+    for (const token of [deleted, kept]) await store.insert(token, uniqueDigest());
+    await store.recordNotices(
+      [deleted, kept].map((token) => ({
+        tokenId: token.id,
+        notice: '1d',
+        event: auditEvent('token.expiring', { time: T0, target: tokenRef(token), details: { within: '1d' } }),
+      })),
+    );
+    expect(await noticesStored()).toBe(2);
+    expect(await store.write(deletion({ id: deleted.id, now: T0 }))).toEqual({ deleted: undefined });
     expect(await noticesStored()).toBe(1);
   });
 });

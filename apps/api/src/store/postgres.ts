@@ -358,7 +358,14 @@ async function applyWrites(
       replacedBy,
     ]);
   }
-  if (writes.delete !== undefined) await client.query('DELETE FROM tokens WHERE id = $1', [writes.delete]);
+  if (writes.delete !== undefined) {
+    // The token's expiry notices go with it, as the purge takes them with an expired one.
+    await client.query(
+      `WITH notices AS (DELETE FROM webhook_expiry_notices WHERE token_id = $1)
+       DELETE FROM tokens WHERE id = $1`,
+      [writes.delete],
+    );
+  }
   if (writes.mark !== undefined) {
     await client.query('INSERT INTO meta (key, value) VALUES ($1, $2)', [
       writes.mark.fact,

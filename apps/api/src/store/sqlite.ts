@@ -385,7 +385,11 @@ export class SqliteTokenStore extends BaseTokenStore implements TokenStore {
         const { id, expiresAt, replacedBy } = writes.replace;
         statements.replace.run({ id, expiresAt: expiresAt?.getTime() ?? null, replacedBy });
       }
-      if (writes.delete !== undefined) statements.delete.run(writes.delete);
+      if (writes.delete !== undefined) {
+        statements.delete.run(writes.delete);
+        // The token's expiry notices go with it, as the purge takes them with an expired one.
+        statements.purgeNotices.run(writes.delete);
+      }
       if (writes.insert !== undefined)
         statements.insert.run(toRow(writes.insert.token, writes.insert.secretDigest));
       if (writes.event !== undefined) writeEvent(writes.event);
