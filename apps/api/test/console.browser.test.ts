@@ -483,6 +483,36 @@ describe('the console in Chromium', { timeout: PROCESS_TEST_TIMEOUT_MS }, () => 
     }
   });
 
+  it('verifies a token bound to a network from the client address given, explaining a refusal', async () => {
+    const bound = await api(BOOTSTRAP_TOKEN, 'POST', '/tokens', {
+      name: 'bound',
+      datasetCapabilities: { logs: { ingest: ['create'] } },
+      allowedCidrs: ['10.0.0.0/8'],
+    });
+    expect(bound.status).toBe(200);
+    const { context, page, errors } = await open('/console/verify');
+    try {
+      await signIn(page, BOOTSTRAP_TOKEN);
+      await page.getByRole('heading', { level: 1, name: 'Verify a token' }).waitFor();
+      await page.getByLabel('Secret', { exact: true }).fill(bound.body.token);
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText('ADDRESS_NOT_ALLOWED').waitFor();
+      await page.getByText('Address not allowed: the token is bound to networks').waitFor();
+
+      await page.getByLabel('Client address (optional)').fill('10.1.2.3');
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText('VALID', { exact: true }).waitFor();
+      await expectAccessible(page, 'Verify a token');
+
+      await page.getByLabel('Client address (optional)').fill('192.0.2.1');
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText('ADDRESS_NOT_ALLOWED').waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('sends a token the API stops accepting back to sign-in with its message; sign out forgets it', async () => {
     const doomed = await api(BOOTSTRAP_TOKEN, 'POST', '/tokens', {
       name: 'doomed',
