@@ -254,9 +254,9 @@ export abstract class BaseTokenStore {
    * One at a time rather than a transaction per turn of the event loop: on PostgreSQL a commit is
    * five round trips, and overlapping commits split the queue into many small ones, whose
    * statements and socket writes then cost more than the rows (docs/benchmarks.md: under the
-   * benchmark's create load, one replica's commits carried 3.5 rows that way and 8 this way; each of
-   * two replicas', 2 and 4). A commit that waits on a row lock (its
-   * issuer's, held by a delete in progress) holds the queue only as long as that transaction.
+   * benchmark's create load, one replica's commits carried 3.5 rows that way and 8 this way; each
+   * of two replicas', 2 and 4). The price: a commit that waits on a row lock (its issuer's, held
+   * by a delete of that issuer in progress) holds the inserts queued behind it that long.
    */
   insert<Refusal = never>(
     token: TokenRecord,
